@@ -1,0 +1,7 @@
+"""Layers: the dense core and the convolution stack."""
+
+from .base import ActivatedLayer, Layer
+from .core import Activation, Dense, Dropout, Flatten, Input, InputLayer
+
+__all__ = ["Layer", "ActivatedLayer", "Input", "InputLayer", "Dense", "Flatten",
+           "Activation", "Dropout"]

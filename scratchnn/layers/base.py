@@ -1,0 +1,189 @@
+"""The Layer protocol every scratchnn layer follows.
+
+A layer is a forward/backward pair with its parameters kept by name:
+
+    y  = layer.forward(x, training)   # caches whatever backward will need
+    dx = layer.backward(dy)           # fills layer.grads[name] = dL/d(param), returns dL/dx
+
+`layer.params["kernel"]` and `layer.grads["kernel"]` are the live arrays; the
+optimizer updates `params` in place. Weights are created once, in `build`, when
+the input shape is first known (from `input_shape=`, an `Input`, or the first batch).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import activations, config, initializers, utils
+
+Shape = tuple  # a full shape with the batch dimension first, e.g. (None, 28, 28)
+
+
+class Layer:
+    """Base class: naming, weight bookkeeping, build-on-first-call, shape checks."""
+
+    def __init__(self, name: str | None = None, input_shape: tuple | None = None,
+                 trainable: bool = True) -> None:
+        self.name = name if name is not None else utils.unique_name(
+            utils.snake_case(type(self).__name__))
+        self.trainable = trainable
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.built = False
+        self.input_shape: Shape | None = None
+        self.output_shape: Shape | None = None
+        # Keras's `input_shape=` argument, the per-sample shape (no batch dimension).
+        self.declared_input_shape: Shape | None = (
+            (None, *_as_tuple(input_shape, "input_shape", self)) if input_shape is not None else None)
+
+    # -- building -------------------------------------------------------------
+    def build(self, input_shape: Shape) -> None:
+        """Create the weights for inputs of `input_shape` (batch dimension first)."""
+        self.input_shape = tuple(input_shape)
+        self.output_shape = self.compute_output_shape(self.input_shape)
+        self.built = True
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return tuple(input_shape)
+
+    def add_weight(self, name: str, shape: tuple, initializer: Callable) -> np.ndarray:
+        value = np.asarray(initializer(tuple(shape)), dtype=config.floatx())
+        if value.shape != tuple(shape):
+            raise ValueError(f"Initializer for {self.name}.{name} returned shape "
+                             f"{value.shape}, expected {tuple(shape)}")
+        self.params[name] = value
+        return value
+
+    # -- running --------------------------------------------------------------
+    def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        x = np.asarray(x, dtype=config.floatx())             # Keras casts inputs to floatx
+        if not self.built:
+            self.build((None, *x.shape[1:]))
+        self.check_input(x)
+        return self.forward(x, training=training)
+
+    def check_input(self, x: np.ndarray) -> None:
+        """Refuse inputs whose per-sample shape differs from the built one."""
+        expected = self.input_shape
+        if expected is None:
+            return
+        if x.ndim != len(expected) or any(
+                e is not None and e != s for e, s in zip(expected[1:], x.shape[1:])):
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}' expects inputs of shape "
+                f"{_fmt_shape(expected)}, got {x.shape}")
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def passes_input_through(self, training: bool) -> bool:
+        """True when this call returns its input unchanged (Keras keeps `_keras_logits` then)."""
+        return False
+
+    # -- weights --------------------------------------------------------------
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """The live parameter arrays, in Keras order (kernel before bias)."""
+        return list(self.params.values())
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the parameters, in Keras order and layouts."""
+        return [w.copy() for w in self.params.values()]
+
+    def set_weights(self, weights: list) -> None:
+        """Copy `weights` into the parameters in place, checking count and shapes."""
+        weights = list(weights)
+        if len(weights) != len(self.params):
+            raise ValueError(f"Layer '{self.name}' expects {len(self.params)} weight arrays "
+                             f"{[w.shape for w in self.params.values()]}, got {len(weights)}")
+        for (name, param), value in zip(self.params.items(), weights):
+            value = np.asarray(value)
+            if value.shape != param.shape:
+                raise ValueError(f"Layer '{self.name}' weight '{name}' has shape {param.shape}, "
+                                 f"got {value.shape}")
+            param[...] = value
+
+    def count_params(self) -> int:
+        return int(sum(w.size for w in self.params.values()))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "trainable": self.trainable}
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r}>"
+
+
+class ActivatedLayer(Layer):
+    """A layer that ends in an activation: y = f(z), with z its own pre-activation.
+
+    It keeps z (the "logits") because a softmax or sigmoid output feeding a
+    crossentropy loss is differentiated at z directly (the fused `p - y`
+    gradient); `backward_z(dz)` is the backward pass from dL/dz.
+    """
+
+    activation: Callable
+
+    def activate(self, z: np.ndarray) -> np.ndarray:
+        self.z = z                                  # pre-activation, cached for backward
+        self.y = self.activation(z)
+        return self.y
+
+    @property
+    def carries_logits(self) -> bool:
+        """True when the output is a softmax/sigmoid whose logits a crossentropy uses."""
+        return self.activation in activations.LOGIT_CARRYING
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        # dL/dz = f'(z) * dL/dy, then the layer's own part from dL/dz.
+        dz = activations.backward_of(self.activation)(dy, self.z, self.y)
+        return self.backward_z(dz)
+
+    def backward_z(self, dz: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+def _as_tuple(value, argument: str, owner: Any) -> tuple:
+    if isinstance(value, (int, np.integer)):
+        return (int(value),)
+    try:
+        out = tuple(None if v is None else int(v) for v in value)
+    except TypeError:
+        raise ValueError(f"{owner.__class__.__name__}: {argument} must be an int or a tuple "
+                         f"of ints, got {value!r}") from None
+    return out
+
+
+def _fmt_shape(shape: Shape) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + (
+        ",)" if len(shape) == 1 else ")")
+
+
+def normalize_tuple(value, n: int, argument: str, owner: Any) -> tuple[int, ...]:
+    """An int or an n-tuple of positive ints (Keras's kernel_size/strides convention)."""
+    if isinstance(value, (int, np.integer)):
+        out = (int(value),) * n
+    else:
+        out = _as_tuple(value, argument, owner)
+    if len(out) != n or any(v is None or v < 1 for v in out):
+        raise ValueError(f"{owner.__class__.__name__} '{owner.name}': {argument} must be a "
+                         f"positive int or a tuple of {n} positive ints, got {value!r}")
+    return out
+
+
+def param_count_str(n: int) -> str:
+    return f"{n:,}"
+
+
+def size_str(n_bytes: int) -> str:
+    """Keras's summary sizes: '1.06 MB' for 278,260 float32 params (1,113,040 bytes)."""
+    size = float(n_bytes)
+    for unit in ["B", "KB", "MB", "GB", "TB"]:
+        if size / 1024 < 1:
+            return f"{size:.2f} {unit}"
+        size /= 1024
+    return f"{size:.2f} PB"

@@ -1,0 +1,193 @@
+"""The dense building blocks: Input, Dense, Flatten, Activation, Dropout.
+
+Shapes use N for the batch size. Every backward states the chain rule it applies.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import activations, config, initializers, utils
+from .base import ActivatedLayer, Layer, _as_tuple
+
+
+class InputLayer:
+    """The input specification of a Sequential model (not counted in `model.layers`)."""
+
+    def __init__(self, shape: tuple, name: str | None = None) -> None:
+        self.shape = _as_tuple(shape, "shape", self)          # per-sample shape
+        self.name = name if name is not None else utils.unique_name("input_layer")
+
+    @property
+    def batch_shape(self) -> tuple:
+        return (None, *self.shape)
+
+    def __repr__(self) -> str:
+        return f"<Input shape={self.batch_shape}>"
+
+
+def Input(shape: tuple | int, name: str | None = None) -> InputLayer:  # noqa: N802 (Keras name)
+    """`keras.Input(shape=...)`: the per-sample input shape of a model, e.g. (28, 28)."""
+    return InputLayer(shape, name=name)
+
+
+class Dense(ActivatedLayer):
+    """Fully connected layer: y = activation(x @ W + b).
+
+    Shapes: x (N, in) -> y (N, units); W "kernel" (in, units); b "bias" (units,).
+    Inputs of higher rank (N, ..., in) act on the last axis, as in Keras.
+    """
+
+    def __init__(self, units: int, activation: str | Callable | None = None,
+                 use_bias: bool = True, kernel_initializer: str | Callable = "glorot_uniform",
+                 bias_initializer: str | Callable = "zeros", name: str | None = None,
+                 input_shape: tuple | None = None, **kwargs: Any) -> None:
+        super().__init__(name=name, input_shape=input_shape, **kwargs)
+        if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units < 1:
+            raise ValueError(f"Dense '{self.name}': units must be a positive int, got {units!r}")
+        self.units = int(units)
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+
+    def build(self, input_shape: tuple) -> None:
+        if len(input_shape) < 2 or input_shape[-1] is None:
+            raise ValueError(f"Dense '{self.name}' needs inputs (N, ..., features) with a known "
+                             f"last dimension, got {input_shape}")
+        self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer)
+        if self.use_bias:
+            self.add_weight("bias", (self.units,), self.bias_initializer)
+        super().build(input_shape)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return (*input_shape[:-1], self.units)
+
+    def check_input(self, x: np.ndarray) -> None:
+        n_in = self.params["kernel"].shape[0]
+        if x.ndim < 2 or x.shape[-1] != n_in:
+            raise ValueError(f"Dense '{self.name}' expects inputs with last dimension {n_in}, "
+                             f"got {x.shape}")
+
+    @property
+    def kernel(self) -> np.ndarray:
+        return self.params["kernel"]
+
+    @property
+    def bias(self) -> np.ndarray | None:
+        return self.params.get("bias")
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        self.x = x                                            # (N, in), cached for backward
+        z = x @ self.params["kernel"]                         # (N, units)
+        if self.use_bias:
+            z += self.params["bias"]
+        return self.activate(z)
+
+    def backward_z(self, dz: np.ndarray) -> np.ndarray:
+        # z = x W + b, so with dz = dL/dz (N, units):
+        #   dL/dW = x^T dz        (in, units) = (in, N) @ (N, units)
+        #   dL/db = sum_n dz      (units,)
+        #   dL/dx = dz W^T        (N, in) = (N, units) @ (units, in)
+        x2 = self.x.reshape(-1, self.x.shape[-1])            # (N*, in): leading axes merged
+        dz2 = dz.reshape(-1, self.units)                      # (N*, units)
+        self.grads["kernel"] = x2.T @ dz2
+        if self.use_bias:
+            self.grads["bias"] = dz2.sum(axis=0)
+        return dz @ self.params["kernel"].T
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "units": self.units,
+                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer)}
+
+
+class Flatten(Layer):
+    """Reshape (N, d1, d2, ...) to (N, d1*d2*...) in C order (NHWC images row by row)."""
+
+    def __init__(self, name: str | None = None, input_shape: tuple | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(name=name, input_shape=input_shape, **kwargs)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        rest = input_shape[1:]
+        size = None if any(d is None for d in rest) else int(np.prod(rest, dtype=np.int64))
+        return (input_shape[0], size)
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        self.x_shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        # A reshape moves no numbers: dL/dx is dL/dy in the input's shape.
+        return dy.reshape(self.x_shape)
+
+
+class Activation(ActivatedLayer):
+    """Apply an activation as its own layer: y = f(x). Activation("softmax") keeps the
+    logits path to a crossentropy loss, exactly like Dense(..., activation="softmax")."""
+
+    def __init__(self, activation: str | Callable, name: str | None = None,
+                 input_shape: tuple | None = None, **kwargs: Any) -> None:
+        super().__init__(name=name, input_shape=input_shape, **kwargs)
+        self.activation = activations.get(activation)
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        return self.activate(x)
+
+    def backward_z(self, dz: np.ndarray) -> np.ndarray:
+        return dz                                             # z is the input itself
+
+    def passes_input_through(self, training: bool) -> bool:
+        return self.activation is activations.linear          # keras.activations.linear(x) is x
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "activation": activations.serialize(self.activation)}
+
+
+class Dropout(Layer):
+    """Inverted dropout: while training, zero each input with probability `rate` and
+    scale the survivors by 1/(1 - rate); at inference, the identity.
+
+    Keras's exact form: y = where(u >= rate, x * float32(1/(1-rate)), 0), u ~ U[0, 1).
+    """
+
+    def __init__(self, rate: float, seed: int | None = None, name: str | None = None,
+                 input_shape: tuple | None = None, **kwargs: Any) -> None:
+        super().__init__(name=name, input_shape=input_shape, **kwargs)
+        if not 0 <= rate < 1:
+            raise ValueError(f"Dropout '{self.name}': rate must be in [0, 1), got {rate!r}")
+        self.rate = float(rate)
+        self.seed = seed
+        self._rng = np.random.default_rng(seed) if seed is not None else None
+
+    def draw_keep_mask(self, shape: tuple) -> np.ndarray:
+        """The one place randomness enters: True where an input survives.
+
+        Parity tests replace this method to inject the mask TensorFlow used.
+        """
+        rng = self._rng if self._rng is not None else utils.rng()
+        return rng.random(shape) >= self.rate
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        if not training or self.rate == 0:
+            self.keep = None
+            return x
+        self.keep = self.draw_keep_mask(x.shape)              # (N, ...) bool
+        self.scale = np.asarray(1 / (1 - self.rate), dtype=x.dtype)
+        return np.where(self.keep, x * self.scale, 0).astype(x.dtype, copy=False)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        # y = keep * x * scale, so dL/dx = keep * scale * dL/dy (identity at inference).
+        if self.keep is None:
+            return dy
+        return np.where(self.keep, dy * self.scale, 0).astype(dy.dtype, copy=False)
+
+    def passes_input_through(self, training: bool) -> bool:
+        return not training or self.rate == 0
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}

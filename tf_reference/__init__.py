@@ -1,0 +1,1 @@
+"""Keras twins of scratchnn models (see issue: parity)."""
