@@ -1,0 +1,87 @@
+"""SGD and Adam: Keras's update rules. Reference values were measured with
+keras 3.15.1 on the gradient sequence g_t = (sin t, 0.1 cos t, 1e-3), t = 1..20."""
+
+import numpy as np
+import pytest
+
+import scratchnn as snn
+from scratchnn import optimizers as O
+
+KERAS_AFTER_20_STEPS = {
+    "adam": [0.6387548446655273, -1.9415518045425415, -1.497583270072937],
+    "amsgrad": [0.6387548446655273, -1.941563606262207, -1.497583270072937],
+    "sgd_nesterov": [0.24554374814033508, -1.972852110862732, 0.4871152639389038],
+    "sgd_momentum": [0.2726287543773651, -1.9638397693634033, 0.4879058599472046],
+}
+
+
+def _run(opt, steps=20):
+    w = np.array([1.0, -2.0, 0.5], np.float32)
+    for t in range(1, steps + 1):
+        opt.apply([np.array([np.sin(t), np.cos(t) * 0.1, 1e-3], np.float32)], [w])
+    return w
+
+
+@pytest.mark.parametrize("name, opt", [
+    ("adam", lambda: O.Adam(0.1)), ("amsgrad", lambda: O.Adam(0.1, amsgrad=True)),
+    ("sgd_nesterov", lambda: O.SGD(0.1, momentum=0.9, nesterov=True)),
+    ("sgd_momentum", lambda: O.SGD(0.1, momentum=0.9)),
+])
+def test_twenty_steps_match_keras(name, opt):
+    np.testing.assert_allclose(_run(opt()), KERAS_AFTER_20_STEPS[name], rtol=0, atol=1e-6)
+
+
+def test_adam_puts_epsilon_on_the_uncorrected_velocity_unlike_the_textbook():
+    w_keras = _run(O.Adam(0.1))
+    # Textbook Adam: epsilon added to sqrt(v_hat), bias-corrected m_hat and v_hat.
+    w, m, v = np.array([1.0, -2.0, 0.5]), np.zeros(3), np.zeros(3)
+    for t in range(1, 21):
+        g = np.array([np.sin(t), np.cos(t) * 0.1, 1e-3])
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        w -= 0.1 * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-7)
+    assert np.abs(w - w_keras).max() > 1e-5        # the two forms really differ
+
+
+def test_plain_sgd_step():
+    w = np.array([1.0, 2.0], np.float32)
+    O.SGD(0.5).apply([np.array([0.2, -0.4], np.float32)], [w])
+    np.testing.assert_allclose(w, [0.9, 2.2], rtol=1e-7)
+
+
+def test_updates_are_in_place_and_count_iterations():
+    opt, w = O.Adam(), np.zeros(3, np.float32)
+    ref = w
+    opt.apply([np.ones(3, np.float32)], [w])
+    opt.apply([np.ones(3, np.float32)], [w])
+    assert ref is w and np.all(w < 0) and opt.iterations == 2
+
+
+def test_learning_rate_is_assignable_and_kept_in_floatx():
+    opt = O.SGD(0.1)
+    opt.learning_rate = 0.02
+    assert opt.learning_rate.dtype == np.float32 and float(opt.learning_rate) == pytest.approx(0.02)
+    with pytest.raises(ValueError, match="learning_rate must be a float"):
+        opt.learning_rate = "fast"
+
+
+def test_defaults_are_keras_defaults():
+    sgd, adam = O.SGD(), O.Adam()
+    assert (float(sgd.learning_rate), sgd.momentum, sgd.nesterov) == pytest.approx((0.01, 0, 0))
+    assert (adam.beta_1, adam.beta_2, adam.epsilon, adam.amsgrad) == (0.9, 0.999, 1e-7, False)
+    assert float(adam.learning_rate) == pytest.approx(0.001)
+
+
+def test_apply_checks_gradient_shapes_and_slot_layout():
+    opt = O.Adam()
+    with pytest.raises(ValueError, match=r"gradient 0 has shape \(2,\), parameter has \(3,\)"):
+        opt.apply([np.zeros(2, np.float32)], [np.zeros(3, np.float32)])
+    opt.apply([np.zeros(3, np.float32)], [np.zeros(3, np.float32)])
+    with pytest.raises(ValueError, match="was built for parameters"):
+        opt.apply([np.zeros(4, np.float32)], [np.zeros(4, np.float32)])
+
+
+def test_get_resolves_strings():
+    assert isinstance(O.get("adam"), O.Adam) and isinstance(O.get("SGD"), O.SGD)
+    with pytest.raises(ValueError, match="Unknown optimizer"):
+        O.get("rmsprop")
