@@ -84,7 +84,9 @@ class Sequential:
     def build(self, input_shape: tuple) -> None:
         """Build every layer in turn, each from the output shape of the one before."""
         shape = tuple(input_shape)
-        for layer in self.layers:
+        for index, layer in enumerate(self.layers):
+            # dL/dx is only needed if some layer before this one has weights.
+            layer.input_grad_needed = any(prev.params for prev in self.layers[:index])
             if not layer.built:
                 layer.build(shape)
             elif layer.input_shape[1:] != shape[1:]:
@@ -207,6 +209,8 @@ class Sequential:
         else:
             stop = len(self.layers)
         for layer in reversed(self.layers[:stop]):
+            if grad is None:          # the layers below have no weights: nothing to do
+                break
             grad = layer.backward(grad)
         return value
 

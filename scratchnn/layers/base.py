@@ -29,6 +29,8 @@ class Layer:
         self.name = name if name is not None else utils.unique_name(
             utils.snake_case(type(self).__name__))
         self.trainable = trainable
+        # False for a model's first layer: its dL/dx is never used, so it may skip it.
+        self.input_grad_needed = True
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.built = False
@@ -60,7 +62,7 @@ class Layer:
     def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         x = np.asarray(x, dtype=config.floatx())             # Keras casts inputs to floatx
         if not self.built:
-            self.build((None, *x.shape[1:]))
+            self.build(self.declared_input_shape or (None, *x.shape[1:]))
         self.check_input(x)
         return self.forward(x, training=training)
 

@@ -96,6 +96,8 @@ class Dense(ActivatedLayer):
         self.grads["kernel"] = x2.T @ dz2
         if self.use_bias:
             self.grads["bias"] = dz2.sum(axis=0)
+        if not self.input_grad_needed:
+            return None                                       # first layer: dL/dx unused
         return dz @ self.params["kernel"].T
 
     def get_config(self) -> dict[str, Any]:
