@@ -343,28 +343,38 @@ class MaxPooling2D(Layer):
                              f"{_fmt_shape(self.input_shape)}, got {x.shape}")
         self.compute_output_shape((None, *x.shape[1:]))
 
+    def _window_slices(self, out_hw: tuple[int, int]):
+        """For each pool offset (i, j), in row-major order, the slice of the padded input
+        it covers for every output position at once."""
+        (ph, pw), (sh, sw), (ho, wo) = self.pool_size, self.strides, out_hw
+        for i in range(ph):
+            for j in range(pw):
+                yield (slice(None), slice(i, i + sh * ho, sh), slice(j, j + sw * wo, sw))
+
     def forward(self, x: Array, training: bool = False) -> Array:
         n, h, w, c = x.shape
         self.pads = _pads((h, w), self.pool_size, self.strides, self.padding)
-        xp = _pad(x, self.pads, value=-np.inf)
-        self.padded_shape = xp.shape
+        self.xp = _pad(x, self.pads, value=-np.inf)            # (N, Hp, Wp, C)
         _, ho, wo, _ = self.compute_output_shape((None, h, w, c))
-        # (N, Ho, Wo, ph, pw, C) -> (N, Ho, Wo, ph*pw, C): each window's candidates in
-        # row-major order, so argmax picks the FIRST maximum, as TensorFlow does.
-        windows = im2col(xp, self.pool_size, self.strides, (1, 1), (ho, wo))
-        windows = windows.reshape(n, ho, wo, -1, c)
-        self.argmax = windows.argmax(axis=3)                      # (N, Ho, Wo, C)
-        return np.take_along_axis(windows, self.argmax[:, :, :, None, :], axis=3)[:, :, :, 0, :]
+        # A running elementwise maximum over the ph*pw offsets: one pass per offset.
+        windows = list(self._window_slices((ho, wo)))
+        out = self.xp[windows[0]].copy()                      # (N, Ho, Wo, C)
+        for window in windows[1:]:
+            np.maximum(out, self.xp[window], out=out)
+        self.out = out
+        return out
 
     def backward(self, dy: Array) -> Array:
-        # dL/dx = dL/dy routed to the winning position of each window; summed where
-        # windows overlap (col2im accumulates).
-        n, ho, wo, c = dy.shape
-        ph, pw = self.pool_size
-        dwindows = np.zeros((n, ho, wo, ph * pw, c), dtype=dy.dtype)
-        np.put_along_axis(dwindows, self.argmax[:, :, :, None, :], dy[:, :, :, None, :], axis=3)
-        dxp = col2im(dwindows.reshape(n, ho, wo, ph, pw, c), self.padded_shape, self.strides,
-                     (1, 1))
+        # dL/dx: each window sends dL/dy to its FIRST maximum in row-major order (as
+        # TensorFlow): visit the offsets in that order and let each window be claimed
+        # once. Where windows overlap, an input collects from every window it won.
+        dxp = np.zeros(self.xp.shape, dtype=dy.dtype)
+        claimed = np.zeros(dy.shape, dtype=bool)
+        for window in self._window_slices(dy.shape[1:3]):
+            wins = self.xp[window] == self.out                # (N, Ho, Wo, C) bool
+            wins &= ~claimed
+            claimed |= wins
+            dxp[window] += dy * wins
         return _crop(dxp, self.pads)
 
     def get_config(self) -> dict[str, Any]:
