@@ -16,6 +16,13 @@ from . import config
 Array = np.ndarray
 
 
+def keras_cast(value: float, dtype) -> np.ndarray:
+    """A Python-float hyper-parameter as Keras's `ops.cast(value, dtype)` gives it: the
+    float becomes a float32 tensor first, so in float64 momentum 0.9 is 0.8999999761581421.
+    (Matters only in float64; in float32 it is a plain cast.)"""
+    return np.asarray(np.float32(value), dtype=dtype)
+
+
 class Optimizer:
     """Base class: learning_rate (assignable, kept in floatx), iterations, apply()."""
 
@@ -97,7 +104,7 @@ class SGD(Optimizer):
         if not self.momentum:
             w -= g * lr
             return
-        mu = np.asarray(self.momentum, w.dtype)
+        mu = keras_cast(self.momentum, w.dtype)
         m = self.momentums[index]
         m *= mu
         m -= g * lr                                    # m <- mu m - lr g
@@ -142,8 +149,8 @@ class Adam(Optimizer):
         dtype = w.dtype
         lr = self.learning_rate.astype(dtype)
         t = np.asarray(self.iterations + 1, dtype)
-        beta_1_power = np.asarray(self.beta_1, dtype) ** t
-        beta_2_power = np.asarray(self.beta_2, dtype) ** t
+        beta_1_power = keras_cast(self.beta_1, dtype) ** t
+        beta_2_power = keras_cast(self.beta_2, dtype) ** t
         alpha = lr * np.sqrt(1 - beta_2_power) / (1 - beta_1_power)
         m, v = self.momentums[index], self.velocities[index]
         # 1 - beta is formed in Python float64, then cast: bit-exact with Keras in float32.

@@ -1,0 +1,131 @@
+"""Translate models between scratchnn and Keras, layer by layer, weights included."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import scratchnn as snn  # noqa: E402
+
+
+def _keras_layer(layer: snn.layers.Layer):
+    """The Keras layer with the same configuration as a scratchnn layer."""
+    cfg = layer.get_config()
+    name = cfg["name"]
+    if isinstance(layer, snn.layers.Dense):
+        return keras.layers.Dense(cfg["units"], activation=cfg["activation"],
+                                  use_bias=cfg["use_bias"], name=name)
+    if isinstance(layer, snn.layers.Conv2D):
+        return keras.layers.Conv2D(cfg["filters"], cfg["kernel_size"], strides=cfg["strides"],
+                                   padding=cfg["padding"], dilation_rate=cfg["dilation_rate"],
+                                   activation=cfg["activation"], use_bias=cfg["use_bias"],
+                                   name=name)
+    if isinstance(layer, snn.layers.MaxPooling2D):
+        return keras.layers.MaxPooling2D(cfg["pool_size"], strides=cfg["strides"],
+                                         padding=cfg["padding"], name=name)
+    if isinstance(layer, snn.layers.Flatten):
+        return keras.layers.Flatten(name=name)
+    if isinstance(layer, snn.layers.Activation):
+        return keras.layers.Activation(cfg["activation"], name=name)
+    if isinstance(layer, snn.layers.Dropout):
+        return keras.layers.Dropout(cfg["rate"], seed=cfg["seed"], name=name)
+    raise TypeError(f"to_keras: no Keras twin for {type(layer).__name__} '{layer.name}'")
+
+
+def _keras_loss(loss: snn.losses.Loss):
+    cfg = loss.get_config()
+    reduction = cfg["reduction"]
+    kinds = {
+        snn.losses.BinaryCrossentropy: lambda: keras.losses.BinaryCrossentropy(
+            from_logits=cfg["from_logits"], label_smoothing=cfg["label_smoothing"],
+            reduction=reduction),
+        snn.losses.CategoricalCrossentropy: lambda: keras.losses.CategoricalCrossentropy(
+            from_logits=cfg["from_logits"], label_smoothing=cfg["label_smoothing"],
+            reduction=reduction),
+        snn.losses.SparseCategoricalCrossentropy: lambda: keras.losses.SparseCategoricalCrossentropy(
+            from_logits=cfg["from_logits"], reduction=reduction),
+        snn.losses.MeanSquaredError: lambda: keras.losses.MeanSquaredError(reduction=reduction),
+        snn.losses.MeanAbsoluteError: lambda: keras.losses.MeanAbsoluteError(reduction=reduction),
+    }
+    return kinds[type(loss)]()
+
+
+def _keras_optimizer(opt: snn.optimizers.Optimizer):
+    cfg = opt.get_config()
+    lr = float(opt.learning_rate)
+    if isinstance(opt, snn.optimizers.Adam):
+        return keras.optimizers.Adam(learning_rate=lr, beta_1=cfg["beta_1"], beta_2=cfg["beta_2"],
+                                     epsilon=cfg["epsilon"], amsgrad=cfg["amsgrad"])
+    if isinstance(opt, snn.optimizers.SGD):
+        return keras.optimizers.SGD(learning_rate=lr, momentum=cfg["momentum"],
+                                    nesterov=cfg["nesterov"])
+    raise TypeError(f"to_keras: no Keras twin for optimizer {type(opt).__name__}")
+
+
+def _keras_metric(metric):
+    if isinstance(metric, str):
+        return metric
+    kinds = {snn.metrics.BinaryAccuracy: keras.metrics.BinaryAccuracy,
+             snn.metrics.CategoricalAccuracy: keras.metrics.CategoricalAccuracy,
+             snn.metrics.SparseCategoricalAccuracy: keras.metrics.SparseCategoricalAccuracy,
+             snn.metrics.MeanAbsoluteError: keras.metrics.MeanAbsoluteError,
+             snn.metrics.MeanSquaredError: keras.metrics.MeanSquaredError}
+    return kinds[type(metric)](name=metric.name)
+
+
+def to_keras(model: snn.Sequential, compile: bool = True) -> keras.Sequential:
+    """The Keras Sequential with the same layers and weights (and, when `model` is
+    compiled, the same loss, optimizer hyper-parameters and metrics)."""
+    if not model.built:
+        raise ValueError(f"to_keras: model '{model.name}' must be built first (give it an "
+                         "input shape or call it on data)")
+    twin = keras.Sequential([keras.Input(model.input_shape[1:])]
+                            + [_keras_layer(layer) for layer in model.layers], name=model.name)
+    twin.set_weights(model.get_weights())
+    if compile and model.loss is not None:
+        twin.compile(optimizer=_keras_optimizer(model.optimizer), loss=_keras_loss(model.loss),
+                     metrics=[_keras_metric(m) for m in model._metric_ids] or None)
+    return twin
+
+
+def _snn_layer(layer):
+    cfg = layer.get_config()
+    name = cfg["name"]
+    activation = keras.activations.serialize(layer.activation) if hasattr(layer, "activation") \
+        else None
+    if isinstance(layer, keras.layers.Dense):
+        return snn.layers.Dense(cfg["units"], activation=activation, use_bias=cfg["use_bias"],
+                                name=name)
+    if isinstance(layer, keras.layers.Conv2D):
+        if cfg.get("data_format", "channels_last") != "channels_last" or cfg.get("groups", 1) != 1:
+            raise TypeError(f"from_keras: Conv2D '{name}' must be channels_last with groups=1")
+        return snn.layers.Conv2D(cfg["filters"], tuple(cfg["kernel_size"]),
+                                 strides=tuple(cfg["strides"]), padding=cfg["padding"],
+                                 dilation_rate=tuple(cfg["dilation_rate"]), activation=activation,
+                                 use_bias=cfg["use_bias"], name=name)
+    if isinstance(layer, keras.layers.MaxPooling2D):
+        return snn.layers.MaxPooling2D(tuple(cfg["pool_size"]), strides=tuple(cfg["strides"]),
+                                       padding=cfg["padding"], name=name)
+    if isinstance(layer, keras.layers.Flatten):
+        return snn.layers.Flatten(name=name)
+    if isinstance(layer, keras.layers.Activation):
+        return snn.layers.Activation(activation, name=name)
+    if isinstance(layer, keras.layers.Dropout):
+        return snn.layers.Dropout(cfg["rate"], seed=cfg.get("seed"), name=name)
+    raise TypeError(f"from_keras: scratchnn has no layer for {type(layer).__name__} "
+                    f"'{layer.name}'")
+
+
+def from_keras(keras_model) -> snn.Sequential:
+    """The scratchnn Sequential with the same layers and weights as a built Keras
+    Sequential (activation functions must be ones scratchnn knows)."""
+    input_shape = tuple(keras_model.inputs[0].shape[1:])
+    model = snn.Sequential([snn.Input(input_shape)]
+                           + [_snn_layer(layer) for layer in keras_model.layers],
+                           name=keras_model.name)
+    model.set_weights([np.asarray(w) for w in keras_model.get_weights()])
+    return model

@@ -1,0 +1,60 @@
+"""Reference numbers from TensorFlow: the gradients Keras fit applies, and training runs
+fed exactly the batches scratchnn sees."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+import scratchnn as snn
+
+
+def keras_gradients(keras_model, x, y, sample_weight=None,
+                    training: bool = True) -> tuple[float, list[np.ndarray]]:
+    """(loss, grads) exactly as Keras fit computes them for one batch.
+
+    The step runs inside tf.function, as in fit: eager kernels differ from the graph
+    ones by up to 7e-8, which Adam would grow into visible differences."""
+    @tf.function
+    def step(x, y, sample_weight):
+        with tf.GradientTape() as tape:
+            y_pred = keras_model(x, training=training)
+            loss = keras_model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
+        return loss, tape.gradient(loss, keras_model.trainable_variables)
+
+    dtype = keras_model.trainable_variables[0].dtype
+    loss, grads = step(tf.convert_to_tensor(x, dtype=dtype), tf.convert_to_tensor(y),
+                       None if sample_weight is None else tf.convert_to_tensor(sample_weight))
+    return float(loss), [g.numpy() for g in grads]
+
+
+class EpochOrderRecorder(snn.callbacks.Callback):
+    """Records the sample order scratchnn used in each epoch (for shuffled parity)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.orders: list[np.ndarray] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.orders.append(self.model.epoch_order.copy())
+
+
+def keras_fit(keras_model, x, y, epochs: int, batch_size: int = 32, orders=None,
+              initial_epoch: int = 0, **fit_kwargs) -> dict[str, list[float]]:
+    """Train the Keras twin on the batches scratchnn saw; return its History dict.
+
+    orders=None: one `fit(..., shuffle=False)` call. With the per-epoch permutations
+    scratchnn used (see EpochOrderRecorder), each epoch e is
+    `fit(x[perm], y[perm], epochs=e+1, initial_epoch=e, shuffle=False)`: Keras's own
+    shuffling cannot be matched, so the permutation is applied outside it."""
+    x, y = np.asarray(x), np.asarray(y)
+    if orders is None:
+        return keras_model.fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=False,
+                               initial_epoch=initial_epoch, verbose=0, **fit_kwargs).history
+    history: dict[str, list[float]] = {}
+    for epoch, perm in zip(range(initial_epoch, epochs), orders):
+        h = keras_model.fit(x[perm], y[perm], batch_size=batch_size, epochs=epoch + 1,
+                            initial_epoch=epoch, shuffle=False, verbose=0, **fit_kwargs).history
+        for key, values in h.items():
+            history.setdefault(key, []).extend(values)
+    return history
