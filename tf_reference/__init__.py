@@ -9,6 +9,8 @@ This package (unlike scratchnn) imports TensorFlow and Keras.
 """
 
 from .convert import from_keras, to_keras
+from .masks import InjectedDropout, MaskFeeder, MaskRecorder
 from .reference import EpochOrderRecorder, keras_gradients, keras_fit
 
-__all__ = ["to_keras", "from_keras", "keras_gradients", "keras_fit", "EpochOrderRecorder"]
+__all__ = ["to_keras", "from_keras", "keras_gradients", "keras_fit", "EpochOrderRecorder",
+           "MaskRecorder", "InjectedDropout", "MaskFeeder"]

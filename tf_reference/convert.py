@@ -11,6 +11,8 @@ import numpy as np  # noqa: E402
 
 import scratchnn as snn  # noqa: E402
 
+from .masks import InjectedDropout  # noqa: E402
+
 
 def _keras_layer(layer: snn.layers.Layer):
     """The Keras layer with the same configuration as a scratchnn layer."""
@@ -77,14 +79,23 @@ def _keras_metric(metric):
     return kinds[type(metric)](name=metric.name)
 
 
-def to_keras(model: snn.Sequential, compile: bool = True) -> keras.Sequential:
+def to_keras(model: snn.Sequential, compile: bool = True,
+             masks: dict[str, list] | None = None) -> keras.Sequential:
     """The Keras Sequential with the same layers and weights (and, when `model` is
-    compiled, the same loss, optimizer hyper-parameters and metrics)."""
+    compiled, the same loss, optimizer hyper-parameters and metrics).
+
+    masks: {dropout layer name: [mask per training batch]} (see masks.MaskRecorder)
+    replaces those Dropout layers by InjectedDropout; `keras_fit` then feeds them."""
     if not model.built:
         raise ValueError(f"to_keras: model '{model.name}' must be built first (give it an "
                          "input shape or call it on data)")
-    twin = keras.Sequential([keras.Input(model.input_shape[1:])]
-                            + [_keras_layer(layer) for layer in model.layers], name=model.name)
+    layers = []
+    for layer in model.layers:
+        if masks is not None and layer.name in masks:
+            layers.append(InjectedDropout(layer.rate, masks[layer.name], name=layer.name))
+        else:
+            layers.append(_keras_layer(layer))
+    twin = keras.Sequential([keras.Input(model.input_shape[1:])] + layers, name=model.name)
     twin.set_weights(model.get_weights())
     if compile and model.loss is not None:
         twin.compile(optimizer=_keras_optimizer(model.optimizer), loss=_keras_loss(model.loss),

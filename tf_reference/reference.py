@@ -8,6 +8,8 @@ import tensorflow as tf
 
 import scratchnn as snn
 
+from .masks import InjectedDropout, MaskFeeder
+
 
 def keras_gradients(keras_model, x, y, sample_weight=None,
                     training: bool = True) -> tuple[float, list[np.ndarray]]:
@@ -48,6 +50,9 @@ def keras_fit(keras_model, x, y, epochs: int, batch_size: int = 32, orders=None,
     `fit(x[perm], y[perm], epochs=e+1, initial_epoch=e, shuffle=False)`: Keras's own
     shuffling cannot be matched, so the permutation is applied outside it."""
     x, y = np.asarray(x), np.asarray(y)
+    injected = [layer for layer in keras_model.layers if isinstance(layer, InjectedDropout)]
+    if injected:     # replay scratchnn's dropout masks, one per training batch
+        fit_kwargs["callbacks"] = list(fit_kwargs.get("callbacks") or []) + [MaskFeeder(injected)]
     if orders is None:
         return keras_model.fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=False,
                                initial_epoch=initial_epoch, verbose=0, **fit_kwargs).history
