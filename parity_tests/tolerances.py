@@ -17,3 +17,4 @@ OPTIMIZER_F64 = dict(rtol=0, atol=1e-14)
 CURVE_DENSE_F32 = 1e-4       # every History key, every epoch (small dense models, >= 5 epochs)
 CURVE_F64 = 1e-9             # any model: float64 curves are the same computation
 CURVE_CONV_F32 = 1e-3
+CURVE_CNN_B_F32 = 2e-2       # measured float32 drift of T4's CNN over 2 epochs (see its test)
