@@ -28,5 +28,8 @@ demo: $(STAMP) data
 test: $(STAMP) data
 	$(PY) -m pytest
 
+parity: $(STAMP) data
+	$(PY) -m scratchnn.cli parity
+
 clean:
 	rm -rf $(VENV) reports .pytest_cache .hypothesis

@@ -11,33 +11,12 @@ import numpy as np
 import pytest
 
 import scratchnn as snn
-from tf_reference import EpochOrderRecorder, MaskRecorder, keras_fit, to_keras
+from tf_reference import train_both
 
 from .helpers import assert_curves_close
 from .tolerances import CURVE_CNN_B_F32, CURVE_CONV_F32, CURVE_DENSE_F32, CURVE_F64
 
 L = snn.layers
-
-
-def run_both(layers, input_shape, compile_kwargs, x, y, epochs, shuffle=False,
-             snn_callbacks=(), keras_callbacks=(), **fit_kwargs):
-    """Train a scratchnn model and its Keras twin on the same batches; return both
-    History dicts and both models."""
-    model = snn.Sequential([snn.Input(input_shape), *layers])
-    model.compile(**compile_kwargs)
-    recorder = MaskRecorder(model)
-    start_weights = model.get_weights()
-    orders = EpochOrderRecorder()
-    ours = model.fit(x, y, epochs=epochs, shuffle=shuffle, verbose=0,
-                     callbacks=[orders, *snn_callbacks], **fit_kwargs).history
-    trained = model.get_weights()
-    model.set_weights(start_weights)
-    model.compile(**compile_kwargs)                        # fresh optimizer for the twin
-    twin = to_keras(model, masks=recorder.masks or None)
-    theirs = keras_fit(twin, x, y, epochs=epochs, orders=orders.orders if shuffle else None,
-                       callbacks=list(keras_callbacks), **fit_kwargs)
-    model.set_weights(trained)
-    return ours, theirs, model, twin
 
 
 def circles_model_7():
@@ -53,7 +32,7 @@ def circles():
 # -- circles (T1, T5) -----------------------------------------------------------------------
 def test_circles_model_7_shuffled_20_epochs(circles):
     (x, y), (xt, yt) = circles
-    ours, theirs, _, _ = run_both(
+    ours, theirs, _, _ = train_both(
         circles_model_7(), (2,), dict(optimizer=snn.optimizers.Adam(0.02),
                                       loss="binary_crossentropy", metrics=["accuracy"]),
         x, y, epochs=20, shuffle=True, validation_data=(xt, yt))
@@ -67,7 +46,7 @@ def test_circles_lr_finder_with_learning_rate_scheduler(circles):
     (x, y), _ = circles
     def schedule(epoch):
         return 1e-4 * 10 ** (epoch / 20)
-    ours, theirs, _, _ = run_both(
+    ours, theirs, _, _ = train_both(
         circles_model_7(), (2,), dict(optimizer="adam", loss="binary_crossentropy",
                                       metrics=["accuracy"]), x, y, epochs=100,
         snn_callbacks=[snn.callbacks.LearningRateScheduler(schedule)],
@@ -78,7 +57,7 @@ def test_circles_lr_finder_with_learning_rate_scheduler(circles):
 
 def test_circles_validation_split(circles):
     (x, y), _ = circles
-    ours, theirs, _, _ = run_both(
+    ours, theirs, _, _ = train_both(
         circles_model_7(), (2,), dict(optimizer=snn.optimizers.Adam(0.01),
                                       loss="binary_crossentropy", metrics=["accuracy"]),
         x, y, epochs=10, validation_split=0.25)
@@ -91,7 +70,7 @@ def test_early_stopping_with_restore_best_weights(circles):
     def stopper(module):
         return module.callbacks.EarlyStopping(monitor="val_loss", patience=3,
                                               restore_best_weights=True)
-    ours, theirs, model, twin = run_both(
+    ours, theirs, model, twin = train_both(
         circles_model_7(), (2,), dict(optimizer=snn.optimizers.Adam(0.05),
                                       loss="binary_crossentropy", metrics=["accuracy"]),
         x, y, epochs=60, validation_data=(xt, yt),
@@ -106,7 +85,7 @@ def test_mae_regression_side_trip():
     """T1: Dense(100)-Dense(10)-Dense(1) fitting y = x + 100 with MAE, 100 epochs. Values
     are in the hundreds, so the tolerance is relative."""
     x, y = np.arange(0, 1000, 5.0), np.arange(100, 1100, 5.0)
-    ours, theirs, _, _ = run_both(
+    ours, theirs, _, _ = train_both(
         [L.Dense(100), L.Dense(10), L.Dense(1)], (1,),
         dict(optimizer="adam", loss="mae", metrics=["mae"]), x[:150, None], y[:150],
         epochs=100, validation_data=(x[150:, None], y[150:]))
@@ -123,7 +102,7 @@ def test_fashion_4_4_10_lr_finder_10_epochs(fashion):
     (x, y), (xt, yt) = fashion
     def schedule(epoch):
         return 1e-3 * 10 ** (epoch / 20)
-    ours, theirs, _, _ = run_both(
+    ours, theirs, _, _ = train_both(
         fashion_4_4_10(), (28, 28), dict(optimizer="adam", loss="sparse_categorical_crossentropy",
                                          metrics=["accuracy"]),
         x[:10000], y[:10000], epochs=10, validation_data=(xt[:2000], yt[:2000]),
@@ -135,7 +114,7 @@ def test_fashion_4_4_10_lr_finder_10_epochs(fashion):
 def test_fashion_4_4_10_on_all_60000_images(fashion):
     """T2's refit (Adam(0.005)) on the full training set, 5 epochs, test-set validation."""
     (x, y), (xt, yt) = fashion
-    ours, theirs, _, _ = run_both(
+    ours, theirs, _, _ = train_both(
         fashion_4_4_10(), (28, 28), dict(optimizer=snn.optimizers.Adam(0.005),
                                          loss="sparse_categorical_crossentropy",
                                          metrics=["accuracy"]),
@@ -149,7 +128,7 @@ def test_wide_fashion_mlps_float64_five_epochs(name, fashion, float64):
     (x, y), (xt, yt) = fashion
     hidden = {"100_50_10": [L.Dense(100, activation="relu"), L.Dense(50, activation="relu")],
               "350_10": [L.Dense(350, activation="relu")]}[name]
-    ours, theirs, _, _ = run_both(
+    ours, theirs, _, _ = train_both(
         [L.Flatten(), *hidden, L.Dense(10, activation="softmax")], (28, 28),
         dict(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"]),
         x[:3000], snn.utils.to_categorical(y[:3000]), epochs=5, shuffle=True,
@@ -165,7 +144,7 @@ def test_wide_fashion_mlps_float32_first_epoch(name, fashion):
     (x, y), (xt, yt) = fashion
     hidden = {"100_50_10": [L.Dense(100, activation="relu"), L.Dense(50, activation="relu")],
               "350_10": [L.Dense(350, activation="relu")]}[name]
-    ours, theirs, _, _ = run_both(
+    ours, theirs, _, _ = train_both(
         [L.Flatten(), *hidden, L.Dense(10, activation="softmax")], (28, 28),
         dict(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]),
         x[:3000], y[:3000], epochs=1, validation_data=(xt[:1000], yt[:1000]))
@@ -188,7 +167,7 @@ def cnn_b():
 
 def test_cnn_a_float32_two_epochs(fashion):
     (x, y), (xt, yt) = fashion
-    ours, theirs, _, _ = run_both(
+    ours, theirs, _, _ = train_both(
         cnn_a(), (28, 28, 1), dict(optimizer="adam", loss="sparse_categorical_crossentropy",
                                    metrics=["accuracy"]),
         x[:2000, ..., None], y[:2000], epochs=2, validation_data=(xt[:500, ..., None], yt[:500]))
@@ -205,7 +184,7 @@ def test_cnn_b_with_dropout_float32_stays_within_measured_drift(fashion):
     3.5e-3, val_loss within 1.1e-2, accuracies within 1.2e-2. This test holds that
     measured bound (CURVE_CNN_B_F32); `test_cnns_float64` proves the arithmetic identical."""
     (x, y), (xt, yt) = fashion
-    ours, theirs, _, _ = run_both(
+    ours, theirs, _, _ = train_both(
         cnn_b(), (28, 28, 1), dict(optimizer="adam", loss="categorical_crossentropy",
                                    metrics=["accuracy"]),
         x[:1000, ..., None], snn.utils.to_categorical(y[:1000], 10), epochs=2,
@@ -219,7 +198,7 @@ def test_cnns_float64(model, fashion, float64):
     (x, y), (xt, yt) = fashion
     scale = 255.0 if model == "cnn_b_raw_pixels" else 1.0
     layers = cnn_a() if model == "cnn_a" else cnn_b()
-    ours, theirs, _, _ = run_both(
+    ours, theirs, _, _ = train_both(
         layers, (28, 28, 1), dict(optimizer="adam", loss="categorical_crossentropy",
                                   metrics=["accuracy"]),
         x[:500, ..., None] * scale, snn.utils.to_categorical(y[:500], 10), epochs=2,

@@ -12,10 +12,20 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="train the tutorial models and show the results")
     demo.add_argument("--out", default="reports/demo", help="folder for results and figures")
     demo.add_argument("--epochs", type=int, default=2, help="Fashion-MNIST epochs per model")
+    parity = sub.add_parser("parity", help="compare with TensorFlow/Keras and write a report")
+    parity.add_argument("--out", default="reports/parity", help="folder for the report")
     args = parser.parse_args(argv)
     if args.command == "demo":
         from . import demo as demo_module
         demo_module.run(args.out, epochs=args.epochs)
+    elif args.command == "parity":
+        try:
+            from tf_reference import report
+        except ImportError as err:
+            print(f"scratchnn parity needs TensorFlow and Keras (pip install -e '.[tf]'): {err}",
+                  file=sys.stderr)
+            return 2
+        report.run(args.out)
     return 0
 
 

@@ -10,7 +10,8 @@ This package (unlike scratchnn) imports TensorFlow and Keras.
 
 from .convert import from_keras, to_keras
 from .masks import InjectedDropout, MaskFeeder, MaskRecorder
-from .reference import EpochOrderRecorder, keras_gradients, keras_fit
+from .reference import EpochOrderRecorder, keras_fit, keras_gradients, train_both
 
-__all__ = ["to_keras", "from_keras", "keras_gradients", "keras_fit", "EpochOrderRecorder",
+__all__ = ["to_keras", "from_keras", "keras_gradients", "keras_fit", "train_both",
+           "EpochOrderRecorder",
            "MaskRecorder", "InjectedDropout", "MaskFeeder"]

@@ -63,3 +63,28 @@ def keras_fit(keras_model, x, y, epochs: int, batch_size: int = 32, orders=None,
         for key, values in h.items():
             history.setdefault(key, []).extend(values)
     return history
+
+
+def train_both(layers, input_shape, compile_kwargs: dict, x, y, epochs: int,
+               shuffle: bool = False, snn_callbacks=(), keras_callbacks=(), **fit_kwargs):
+    """Train a scratchnn model and its Keras twin from the same initial weights on the
+    same batches (and the same dropout masks). Returns (ours, theirs, model, twin): both
+    History dicts and both trained models."""
+    from .convert import to_keras
+    from .masks import MaskRecorder
+
+    model = snn.Sequential([snn.Input(input_shape), *layers])
+    model.compile(**compile_kwargs)
+    recorder = MaskRecorder(model)
+    start_weights = model.get_weights()
+    orders = EpochOrderRecorder()
+    ours = model.fit(x, y, epochs=epochs, shuffle=shuffle, verbose=0,
+                     callbacks=[orders, *snn_callbacks], **fit_kwargs).history
+    trained = model.get_weights()
+    model.set_weights(start_weights)
+    model.compile(**compile_kwargs)                       # a fresh optimizer for the twin
+    twin = to_keras(model, masks=recorder.masks or None)
+    theirs = keras_fit(twin, x, y, epochs=epochs, orders=orders.orders if shuffle else None,
+                       callbacks=list(keras_callbacks), **fit_kwargs)
+    model.set_weights(trained)
+    return ours, theirs, model, twin
