@@ -107,5 +107,5 @@ def image_grid(images: np.ndarray, titles: Sequence[str], cols: int = 5, path=No
         ax.axis("off")
         if k < len(images):
             ax.imshow(np.asarray(images[k]).squeeze(), cmap=plt.cm.binary)
-            ax.set_title(titles[k], fontsize=9, color=None if colors is None else colors[k])
+            ax.set_title(titles[k], fontsize=9, color="black" if colors is None else colors[k])
     return _finish(fig, path)
