@@ -123,13 +123,18 @@ def test_fashion_4_4_10_on_all_60000_images(fashion):
     assert_curves_close(ours, theirs, CURVE_DENSE_F32)
 
 
+def wide_mlp(name):
+    """T1's 100-50-10 or T3's 350-10 on 28x28 images."""
+    hidden = {"100_50_10": [L.Dense(100, activation="relu"), L.Dense(50, activation="relu")],
+              "350_10": [L.Dense(350, activation="relu")]}[name]
+    return [L.Flatten(), *hidden, L.Dense(10, activation="softmax")]
+
+
 @pytest.mark.parametrize("name", ["100_50_10", "350_10"])
 def test_wide_fashion_mlps_float64_five_epochs(name, fashion, float64):
     (x, y), (xt, yt) = fashion
-    hidden = {"100_50_10": [L.Dense(100, activation="relu"), L.Dense(50, activation="relu")],
-              "350_10": [L.Dense(350, activation="relu")]}[name]
     ours, theirs, _, _ = train_both(
-        [L.Flatten(), *hidden, L.Dense(10, activation="softmax")], (28, 28),
+        wide_mlp(name), (28, 28),
         dict(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"]),
         x[:3000], snn.utils.to_categorical(y[:3000]), epochs=5, shuffle=True,
         validation_data=(xt[:1000], snn.utils.to_categorical(yt[:1000])))
@@ -142,10 +147,8 @@ def test_wide_fashion_mlps_float32_first_epoch(name, fashion):
     float32 a hidden ReLU input within rounding of 0 flips sign in one engine at step
     69 of the first epoch (measured), and val_loss ends that epoch 2.9e-4 apart."""
     (x, y), (xt, yt) = fashion
-    hidden = {"100_50_10": [L.Dense(100, activation="relu"), L.Dense(50, activation="relu")],
-              "350_10": [L.Dense(350, activation="relu")]}[name]
     ours, theirs, _, _ = train_both(
-        [L.Flatten(), *hidden, L.Dense(10, activation="softmax")], (28, 28),
+        wide_mlp(name), (28, 28),
         dict(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]),
         x[:3000], y[:3000], epochs=1, validation_data=(xt[:1000], yt[:1000]))
     assert_curves_close(ours, theirs, CURVE_DENSE_F32,

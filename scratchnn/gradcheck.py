@@ -16,22 +16,13 @@ from .layers.base import Layer
 
 def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-6) -> np.ndarray:
     """d f / d x by central differences, perturbing `x` IN PLACE one entry at a time."""
-    grad = np.zeros(x.shape, dtype=np.float64)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)      # views onto x and grad
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + h
-        f_plus = f()
-        flat[i] = old - h
-        f_minus = f()
-        flat[i] = old
-        gflat[i] = (f_plus - f_minus) / (2 * h)
-    return grad
+    return numerical_gradient_at(f, x, range(x.size), h).reshape(x.shape)
 
 
 def numerical_gradient_at(f: Callable[[], float], x: np.ndarray, indices,
                           h: float = 1e-6) -> np.ndarray:
-    """Central differences for the entries `indices` of x.ravel() only (for big weights)."""
+    """Central differences (f(x + h e_i) - f(x - h e_i)) / 2h for the entries `indices`
+    of x.ravel() only (for big weights); x is restored after each entry."""
     flat = x.reshape(-1)                                # a view: x must be contiguous
     out = []
     for i in indices:
@@ -42,7 +33,7 @@ def numerical_gradient_at(f: Callable[[], float], x: np.ndarray, indices,
         f_minus = f()
         flat[i] = old
         out.append((f_plus - f_minus) / (2 * h))
-    return np.array(out)
+    return np.array(out, dtype=np.float64)
 
 
 def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
