@@ -31,5 +31,8 @@ test: $(STAMP) data
 parity: $(STAMP) data
 	$(PY) -m scratchnn.cli parity
 
+bench: $(STAMP) data
+	$(PY) benchmarks/bench.py
+
 clean:
 	rm -rf $(VENV) reports .pytest_cache .hypothesis
