@@ -1,4 +1,4 @@
-"""Optimizer steps: SGD (momentum, Nesterov) and Adam (amsgrad) over 100 steps on random
+"""Optimizer steps: SGD (momentum, Nesterov), Adam (amsgrad) and RMSprop over 100 steps on random
 gradients of several shapes, scratchnn vs Keras (float32: 1e-6; float64: 1e-14)."""
 
 import keras
@@ -20,6 +20,10 @@ CONFIGS = {
                     lambda: keras.optimizers.Adam(0.003, beta_1=0.8, beta_2=0.99, epsilon=1e-5)),
     "adam_amsgrad": (lambda: snn.optimizers.Adam(0.01, amsgrad=True),
                      lambda: keras.optimizers.Adam(0.01, amsgrad=True)),
+    "rmsprop": (lambda: snn.optimizers.RMSprop(0.01), lambda: keras.optimizers.RMSprop(0.01)),
+    "rmsprop_centered_momentum": (
+        lambda: snn.optimizers.RMSprop(0.01, rho=0.8, momentum=0.5, centered=True),
+        lambda: keras.optimizers.RMSprop(0.01, rho=0.8, momentum=0.5, centered=True)),
 }
 
 

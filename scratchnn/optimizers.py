@@ -1,4 +1,4 @@
-"""SGD and Adam with Keras 3's exact update rules, updating weights in place.
+"""SGD, Adam and RMSprop with Keras 3's exact update rules, updating weights in place.
 
     opt.apply(grads, params)   # params: the live arrays of model.weights; updated in place
 
@@ -172,11 +172,69 @@ class Adam(Optimizer):
                 "epsilon": self.epsilon, "amsgrad": self.amsgrad}
 
 
+class RMSprop(Optimizer):
+    """RMSprop, Keras's form (and compile()'s default optimizer):
+
+        v <- rho v + (1 - rho) g^2                 (centered: a <- rho a + (1 - rho) g)
+        step = lr g / sqrt(v + epsilon)            (centered: sqrt(v - a^2 + epsilon))
+        w <- w - step                              (momentum: s <- mu s + step; w <- w - s)
+
+    Note epsilon sits INSIDE the square root here, unlike Adam.
+    """
+
+    def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0,
+                 epsilon: float = 1e-7, centered: bool = False, name: str = "rmsprop") -> None:
+        super().__init__(learning_rate, name)
+        self.rho, self.momentum = float(rho), float(momentum)
+        self.epsilon, self.centered = float(epsilon), centered
+
+    def build(self, params: list[Array]) -> None:
+        self.velocities = [np.zeros_like(w) for w in params]
+        self.momentums = [np.zeros_like(w) for w in params] if self.momentum > 0 else []
+        self.average_gradients = [np.zeros_like(w) for w in params] if self.centered else []
+
+    def update_step(self, index: int, g: Array, w: Array) -> None:
+        dtype = w.dtype
+        lr = self.learning_rate.astype(dtype)
+        rho, one_minus_rho = np.asarray(self.rho, dtype), np.asarray(1 - self.rho, dtype)
+        v = self.velocities[index]
+        v *= rho
+        v += one_minus_rho * (g * g)                 # v <- rho v + (1 - rho) g^2
+        if self.centered:
+            a = self.average_gradients[index]
+            a *= rho
+            a += one_minus_rho * g
+            denominator = v - a * a + np.asarray(self.epsilon, dtype)
+        else:
+            denominator = v + np.asarray(self.epsilon, dtype)
+        step = (lr * g) / np.sqrt(denominator)
+        if self.momentum > 0:
+            s = self.momentums[index]
+            s *= np.asarray(self.momentum, dtype)
+            s += step
+            w -= s
+        else:
+            w -= step
+
+    def variables_count(self) -> int:
+        slots = getattr(self, "velocities", []) + getattr(self, "momentums", []) + \
+            getattr(self, "average_gradients", [])
+        return int(sum(s.size for s in slots))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
+                "epsilon": self.epsilon, "centered": self.centered}
+
+
+_BY_NAME = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}
+
+
 def get(identifier: str | Optimizer) -> Optimizer:
-    """An optimizer from a Keras name ("sgd", "adam") with defaults, or an instance."""
+    """An optimizer from a Keras name ("sgd", "adam", "rmsprop") with defaults, or an
+    instance."""
     if isinstance(identifier, Optimizer):
         return identifier
-    if isinstance(identifier, str) and identifier.lower() in ("sgd", "adam"):
-        return SGD() if identifier.lower() == "sgd" else Adam()
-    raise ValueError(f"Unknown optimizer {identifier!r}; expected 'sgd', 'adam' or an "
-                     "instance of scratchnn.optimizers.SGD/Adam")
+    if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
+        return _BY_NAME[identifier.lower()]()
+    raise ValueError(f"Unknown optimizer {identifier!r}; expected one of {sorted(_BY_NAME)} "
+                     "or a scratchnn.optimizers.Optimizer instance")

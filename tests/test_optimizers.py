@@ -12,6 +12,8 @@ KERAS_AFTER_20_STEPS = {
     "amsgrad": [0.6387548446655273, -1.941563606262207, -1.497583270072937],
     "sgd_nesterov": [0.24554374814033508, -1.972852110862732, 0.4871152639389038],
     "sgd_momentum": [0.2726287543773651, -1.9638397693634033, 0.4879058599472046],
+    "rmsprop": [0.6256768107414246, -2.077004909515381, -2.0377347469329834],
+    "rmsprop_centered_momentum": [0.25479263067245483, -2.0032076835632324, -6.654916763305664],
 }
 
 
@@ -26,6 +28,8 @@ def _run(opt, steps=20):
     ("adam", lambda: O.Adam(0.1)), ("amsgrad", lambda: O.Adam(0.1, amsgrad=True)),
     ("sgd_nesterov", lambda: O.SGD(0.1, momentum=0.9, nesterov=True)),
     ("sgd_momentum", lambda: O.SGD(0.1, momentum=0.9)),
+    ("rmsprop", lambda: O.RMSprop(0.1)),
+    ("rmsprop_centered_momentum", lambda: O.RMSprop(0.1, momentum=0.5, centered=True)),
 ])
 def test_twenty_steps_match_keras(name, opt):
     np.testing.assert_allclose(_run(opt()), KERAS_AFTER_20_STEPS[name], rtol=0, atol=1e-6)
@@ -83,5 +87,12 @@ def test_apply_checks_gradient_shapes_and_slot_layout():
 
 def test_get_resolves_strings():
     assert isinstance(O.get("adam"), O.Adam) and isinstance(O.get("SGD"), O.SGD)
+    assert isinstance(O.get("rmsprop"), O.RMSprop)
     with pytest.raises(ValueError, match="Unknown optimizer"):
-        O.get("rmsprop")
+        O.get("adagrad")
+
+
+def test_compile_defaults_to_rmsprop_like_keras():
+    model = snn.Sequential([snn.Input((2,)), snn.layers.Dense(1)])
+    model.compile(loss="mse")
+    assert isinstance(model.optimizer, O.RMSprop)

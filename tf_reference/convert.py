@@ -65,6 +65,9 @@ def _keras_optimizer(opt: snn.optimizers.Optimizer):
     if isinstance(opt, snn.optimizers.SGD):
         return keras.optimizers.SGD(learning_rate=lr, momentum=cfg["momentum"],
                                     nesterov=cfg["nesterov"])
+    if isinstance(opt, snn.optimizers.RMSprop):
+        return keras.optimizers.RMSprop(learning_rate=lr, rho=cfg["rho"], momentum=cfg["momentum"],
+                                        epsilon=cfg["epsilon"], centered=cfg["centered"])
     raise TypeError(f"to_keras: no Keras twin for optimizer {type(opt).__name__}")
 
 
