@@ -84,10 +84,7 @@ def _fashion_cnn(epochs: int) -> dict:
 
 
 def _figures(out_dir: str, results: dict) -> list[str]:
-    try:
-        from . import plots
-    except ImportError:                                  # pragma: no cover
-        return []
+    from . import plots
     try:
         import matplotlib  # noqa: F401
     except ImportError:

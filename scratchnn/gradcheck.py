@@ -71,16 +71,10 @@ def check_model(model, x: np.ndarray, y: np.ndarray, sample_weight=None,
     _, grads = model.compute_gradients(x, y, training=training, sample_weight=sample_weight)
 
     def loss() -> float:
-        value, _ = model.loss.value_and_grad(
-            y, model(x, training=training), sample_weight,
-            logits=_carried_logits(model, training), need_grad=False)
-        return float(value)
+        y_pred = model(x, training=training)
+        return float(model._compute_loss(y, y_pred, sample_weight, training, need_grad=False)[0])
 
     names = [f"{layer.name}/{name}" for layer in model.layers for name in layer.params]
     return {name: relative_error(g, numerical_gradient(loss, w))
             for name, g, w in zip(names, grads, model.weights)}
 
-
-def _carried_logits(model, training: bool):
-    carrier = model._logits_carrier(training) if model.loss.accepts_logits else None
-    return None if carrier is None else carrier.z

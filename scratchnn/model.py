@@ -196,11 +196,19 @@ class Sequential:
             return None
         return None
 
+    def _compute_loss(self, y, y_pred: Array, sample_weight, training: bool,
+                      need_grad: bool = True) -> tuple[float, Array | None, Layer | None]:
+        """(loss, its gradient, the logits carrier or None). With a carrier, the gradient
+        is dL/dz at the carrier's pre-activation, else dL/d(y_pred)."""
+        carrier = self._logits_carrier(training) if self.loss.accepts_logits else None
+        value, grad = self.loss.value_and_grad(
+            y, y_pred, sample_weight, logits=None if carrier is None else carrier.z,
+            need_grad=need_grad)
+        return value, grad, carrier
+
     def _loss_and_backward(self, y, y_pred: Array, sample_weight, training: bool) -> float:
         """Compute the loss, then backpropagate it through every layer."""
-        carrier = self._logits_carrier(training) if self.loss.accepts_logits else None
-        logits = carrier.z if carrier is not None else None
-        value, grad = self.loss.value_and_grad(y, y_pred, sample_weight, logits=logits)
+        value, grad, carrier = self._compute_loss(y, y_pred, sample_weight, training)
         if carrier is not None:
             # Fused path: grad is dL/dz at the carrier's pre-activation; the carrier
             # skips its activation's derivative, and layers after it are identities.
@@ -274,10 +282,7 @@ class Sequential:
 
     def test_step(self, x: Array, y, sample_weight=None) -> dict[str, float]:
         y_pred = self.forward(x, training=False)
-        carrier = self._logits_carrier(False) if self.loss.accepts_logits else None
-        value, _ = self.loss.value_and_grad(
-            y, y_pred, sample_weight, logits=None if carrier is None else carrier.z,
-            need_grad=False)
+        value, _, _ = self._compute_loss(y, y_pred, sample_weight, False, need_grad=False)
         self._update_metrics(value, y, y_pred, sample_weight)
         return self._metric_logs()
 

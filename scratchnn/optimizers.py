@@ -72,9 +72,12 @@ class Optimizer:
     def update_step(self, index: int, g: Array, w: Array) -> None:
         raise NotImplementedError
 
+    slot_names: tuple[str, ...] = ()     # the per-parameter state lists build() creates
+
     def variables_count(self) -> int:
         """Scalars of optimizer state (for summary's 'Optimizer params')."""
-        return 0
+        return int(sum(slot.size for name in self.slot_names
+                       for slot in getattr(self, name, [])))
 
     def get_config(self) -> dict:
         return {"name": self.name, "learning_rate": float(self.learning_rate)}
@@ -87,6 +90,8 @@ class SGD(Optimizer):
         momentum:  m <- mu m - lr g;   w <- w + m
         nesterov:  m <- mu m - lr g;   w <- w + mu m - lr g
     """
+
+    slot_names = ("momentums",)
 
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0,
                  nesterov: bool = False, name: str = "SGD") -> None:
@@ -113,8 +118,6 @@ class SGD(Optimizer):
         else:
             w += m
 
-    def variables_count(self) -> int:
-        return int(sum(m.size for m in getattr(self, "momentums", [])))
 
     def get_config(self) -> dict:
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -132,6 +135,8 @@ class Adam(Optimizer):
     epsilon is added to sqrt of the UNcorrected v; the textbook form (epsilon on
     sqrt(v_hat)) drifts from Keras by about 7e-4 after 20 steps.
     """
+
+    slot_names = ("momentums", "velocities", "velocity_hats")
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, amsgrad: bool = False, name: str = "adam") -> None:
@@ -162,10 +167,6 @@ class Adam(Optimizer):
             v = v_hat
         w -= (m * alpha) / (np.sqrt(v) + np.asarray(self.epsilon, dtype))
 
-    def variables_count(self) -> int:
-        slots = getattr(self, "momentums", []) + getattr(self, "velocities", []) + \
-            getattr(self, "velocity_hats", [])
-        return int(sum(s.size for s in slots))
 
     def get_config(self) -> dict:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
@@ -181,6 +182,8 @@ class RMSprop(Optimizer):
 
     Note epsilon sits INSIDE the square root here, unlike Adam.
     """
+
+    slot_names = ("velocities", "momentums", "average_gradients")
 
     def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0,
                  epsilon: float = 1e-7, centered: bool = False, name: str = "rmsprop") -> None:
@@ -216,10 +219,6 @@ class RMSprop(Optimizer):
         else:
             w -= step
 
-    def variables_count(self) -> int:
-        slots = getattr(self, "velocities", []) + getattr(self, "momentums", []) + \
-            getattr(self, "average_gradients", [])
-        return int(sum(s.size for s in slots))
 
     def get_config(self) -> dict:
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-import scratchnn as snn
 from scratchnn import activations as A
 from scratchnn.gradcheck import numerical_gradient, relative_error
 

@@ -119,6 +119,14 @@ def curve_runs(x, y, xt, yt) -> list[tuple[str, str, dict]]:
              L.Dense(1, activation="sigmoid")]
     fashion_4 = [L.Flatten(), L.Dense(4, activation="relu"), L.Dense(4, activation="relu"),
                  L.Dense(10, activation="softmax")]
+    def mlp_100_50_10() -> dict:      # fresh layers for each precision
+        return dict(
+            layers=[L.Flatten(), L.Dense(100, activation="relu"), L.Dense(50, activation="relu"),
+                    L.Dense(10, activation="softmax")], input_shape=(28, 28), x=x[:3000],
+            y=y[:3000], epochs=5, validation_data=(xt[:1000], yt[:1000]),
+            compile_kwargs=dict(optimizer="adam", loss="sparse_categorical_crossentropy",
+                                metrics=["accuracy"]))
+
     return [
         ("circles model_7, Adam(0.02), shuffled", "float32", dict(
             layers=dense, input_shape=(2,), x=cx, y=cy, epochs=20, shuffle=True,
@@ -130,18 +138,8 @@ def curve_runs(x, y, xt, yt) -> list[tuple[str, str, dict]]:
             validation_data=(xt, yt), compile_kwargs=dict(
                 optimizer=snn.optimizers.Adam(0.005), loss="sparse_categorical_crossentropy",
                 metrics=["accuracy"]))),
-        ("Fashion 100-50-10 (3,000 images)", "float64", dict(
-            layers=[L.Flatten(), L.Dense(100, activation="relu"), L.Dense(50, activation="relu"),
-                    L.Dense(10, activation="softmax")], input_shape=(28, 28), x=x[:3000],
-            y=y[:3000], epochs=5, validation_data=(xt[:1000], yt[:1000]),
-            compile_kwargs=dict(optimizer="adam", loss="sparse_categorical_crossentropy",
-                                metrics=["accuracy"]))),
-        ("Fashion 100-50-10 (3,000 images)", "float32", dict(
-            layers=[L.Flatten(), L.Dense(100, activation="relu"), L.Dense(50, activation="relu"),
-                    L.Dense(10, activation="softmax")], input_shape=(28, 28), x=x[:3000],
-            y=y[:3000], epochs=5, validation_data=(xt[:1000], yt[:1000]),
-            compile_kwargs=dict(optimizer="adam", loss="sparse_categorical_crossentropy",
-                                metrics=["accuracy"]))),
+        *[("Fashion 100-50-10 (3,000 images)", precision, mlp_100_50_10())
+          for precision in ("float64", "float32")],
         ("CNN 542,230 (2,000 images)", "float32", dict(
             layers=[L.Conv2D(32, 3, activation="relu"), L.MaxPooling2D(), L.Flatten(),
                     L.Dense(100, activation="relu"), L.Dense(10, activation="softmax")],

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import activations, config, initializers, utils
+from .. import activations, config, utils
 
 Shape = tuple  # a full shape with the batch dimension first, e.g. (None, 28, 28)
 
@@ -175,10 +175,6 @@ def normalize_tuple(value, n: int, argument: str, owner: Any) -> tuple[int, ...]
         raise ValueError(f"{owner.__class__.__name__} '{owner.name}': {argument} must be a "
                          f"positive int or a tuple of {n} positive ints, got {value!r}")
     return out
-
-
-def param_count_str(n: int) -> str:
-    return f"{n:,}"
 
 
 def size_str(n_bytes: int) -> str:

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import activations, config, initializers, utils
+from .. import activations, initializers, utils
 from .base import ActivatedLayer, Layer, _as_tuple
 
 
