@@ -63,6 +63,12 @@ class CallbackList:
         for cb in self.callbacks:
             getattr(cb, hook)(*args)
 
+    def hooked(self, hook: str) -> bool:
+        """True when some callback overrides `hook` (the base class's hooks do nothing),
+        so fit can skip per-batch calls, and the logs they take, when nobody listens."""
+        return any(getattr(type(cb), hook, None) is not getattr(Callback, hook)
+                   or hook in vars(cb) for cb in self.callbacks)
+
 
 class History(Callback):
     """Records the epoch logs: `history.history["loss"]` is one float per epoch."""

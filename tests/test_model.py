@@ -66,8 +66,8 @@ def test_training_mode_dropout_gradients_with_a_fixed_mask(float64):
 def test_training_mode_dropout_after_softmax_loses_the_logits_path():
     model = snn.Sequential([snn.Input((3,)), layers.Dense(4, activation="softmax"),
                             layers.Dropout(0.5)])
-    assert model._logits_carrier(training=True) is None
-    assert model._logits_carrier(training=False) is model.layers[0]
+    assert model.logits_carrier(training=True) is None
+    assert model.logits_carrier(training=False) is model.layers[0]
 
 
 # -- the API --------------------------------------------------------------------------------
