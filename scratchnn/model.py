@@ -34,6 +34,7 @@ class Sequential(Trainer):
         self.name = name if name is not None else utils.unique_name("sequential")
         self.layers: list[Layer] = []
         self.input_spec: InputLayer | None = None
+        self.flat_weights: Array | None = None    # set by build (see _pack_weights)
         self._init_trainer()
         for layer in layers or []:
             self.add(layer)
@@ -55,10 +56,12 @@ class Sequential(Trainer):
         if not self.layers and self.input_spec is None and layer.declared_input_shape:
             self.input_spec = InputLayer(layer.declared_input_shape[1:])
         self.layers.append(layer)
+        self.flat_weights = None                  # the structure changed: pack again
         if self.input_spec is not None:
             self.build(self.input_spec.batch_shape)
 
     def pop(self) -> Layer:
+        self.flat_weights = None
         return self.layers.pop()
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
@@ -87,6 +90,30 @@ class Sequential(Trainer):
                                  f"{_fmt_shape(layer.input_shape)}, but the layer before it "
                                  f"gives {_fmt_shape(shape)}")
             shape = layer.output_shape
+        self._pack_weights()
+
+    def _pack_weights(self) -> None:
+        """Move every weight, and every gradient, into one flat buffer each.
+
+        `layer.params[name]` and `layer.grads[name]` become views of consecutive pieces
+        of `self.flat_weights` / `self.flat_grads`, in `weights` order. Nothing else
+        changes for a layer; the gain is the optimizer's: it updates every weight with
+        one NumPy call per operation instead of one per weight (optimizers.py)."""
+        entries = [(layer, name) for layer in self.layers for name in layer.params]
+        total = sum(layer.params[name].size for layer, name in entries)
+        self.flat_weights = np.empty(total, config.floatx())
+        self.flat_grads = np.zeros(total, config.floatx())
+        self._grad_views = []
+        offset = 0
+        for layer, name in entries:
+            size, shape = layer.params[name].size, layer.params[name].shape
+            weight = self.flat_weights[offset:offset + size].reshape(shape)
+            weight[...] = layer.params[name]
+            layer.params[name] = weight
+            layer.grads[name] = self.flat_grads[offset:offset + size].reshape(shape)
+            self._grad_views.append((layer, name, layer.grads[name]))
+            offset += size
+        self.weight_shapes = [layer.params[name].shape for layer, name in entries]
 
     @property
     def input_shape(self) -> tuple | None:
@@ -129,6 +156,17 @@ class Sequential(Trainer):
         """The gradients of the last backward pass, aligned with `weights`."""
         return [layer.grads[name] for layer in self.layers for name in layer.params]
 
+    def flat_gradients(self) -> Array:
+        """The gradients of the last backward pass, end to end in one flat array.
+
+        Layers write their gradients into views of this buffer; a layer that assigned
+        a new array instead (a user's own layer, say) is copied into its place."""
+        for layer, name, view in self._grad_views:
+            if layer.grads[name] is not view:
+                view[...] = layer.grads[name]
+                layer.grads[name] = view
+        return self.flat_grads
+
     # -- the passes ----------------------------------------------------------------------
     def _as_input(self, x) -> Array:
         x = np.asarray(x, dtype=config.floatx())
@@ -138,6 +176,8 @@ class Sequential(Trainer):
             raise ValueError(f"Sequential '{self.name}' has no layers")
         if not self.built:
             self.build((None, *x.shape[1:]))
+        elif self.flat_weights is None:            # layers built on their own: pack them
+            self.build(self.layers[0].input_shape)
         return x
 
     def forward(self, x: Array, training: bool = False) -> Array:

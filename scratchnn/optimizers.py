@@ -5,9 +5,21 @@
 State ("slots": momenta, velocities) is created on the first `apply`, one slot per
 parameter, matched by POSITION in the list, as Keras matches variables by index.
 Arithmetic happens in the parameters' dtype (float32 by default), like Keras.
+
+One flat buffer per kind of slot
+--------------------------------
+Each kind of slot (e.g. Adam's momentums) lives in ONE flat array holding every
+parameter's slot end to end; `opt.momentums[i]` is a view of parameter i's part.
+The update rules are elementwise, so they can run per parameter (`apply`, the plain
+form) or over all parameters at once (`apply_flat`, used by fit: Sequential keeps
+its weights and gradients in flat buffers laid out the same way). Both give the same
+bits; the flat form runs each NumPy operation once per step instead of once per
+parameter, and writes into scratch buffers instead of allocating temporaries.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -24,13 +36,18 @@ def keras_cast(value: float, dtype) -> np.ndarray:
 
 
 class Optimizer:
-    """Base class: learning_rate (assignable, kept in floatx), iterations, apply()."""
+    """Base class: learning_rate (assignable, kept in floatx), iterations, apply().
+
+    Subclasses name their slots in `slot_groups()` and implement
+    `update_step(g, w, step, scratch, *slots)` for one array of parameters (a single
+    weight, or the flat buffer of all of them)."""
 
     def __init__(self, learning_rate: float, name: str) -> None:
         self.name = name
         self.learning_rate = learning_rate
         self.iterations = 0                       # number of apply() calls (batches)
-        self._slot_shapes: list[tuple] | None = None
+        self._shapes: list[tuple] | None = None   # the parameters' shapes, once built
+        self._flat: dict[str, Array] = {}         # slot name -> one flat buffer
 
     @property
     def learning_rate(self) -> np.floating:
@@ -42,6 +59,42 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__}: learning_rate must be a float, got {value!r}")
         self._learning_rate = np.asarray(value, dtype=config.floatx())[()]
 
+    # -- slots -----------------------------------------------------------------------------
+    def slot_groups(self) -> list[tuple[str, ...]]:
+        """The slots this optimizer keeps, grouped as Keras creates them: names in one
+        group are interleaved per parameter in `variables` (Adam: m0, v0, m1, v1, ...)."""
+        return []
+
+    @property
+    def slot_names(self) -> list[str]:
+        return [name for group in self.slot_groups() for name in group]
+
+    @property
+    def built(self) -> bool:
+        return self._shapes is not None
+
+    def build(self, params: list[Array]) -> None:
+        """Create the slots (zeros), one flat buffer per kind, and per-parameter views."""
+        dtype = np.result_type(*params) if params else np.dtype(config.floatx())
+        sizes = [w.size for w in params]
+        offsets = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
+        self._shapes = [w.shape for w in params]
+        self._flat = {name: np.zeros(int(offsets[-1]), dtype) for name in self.slot_names}
+        # Scratch space for the update's intermediate results (no temporaries per step).
+        self._scratch = (np.empty(int(offsets[-1]), dtype), np.empty(int(offsets[-1]), dtype))
+        for name, flat in self._flat.items():
+            setattr(self, name, [flat[a:b].reshape(shape) for a, b, shape
+                                 in zip(offsets[:-1], offsets[1:], self._shapes)])
+        self._views = [(int(a), int(b)) for a, b in zip(offsets[:-1], offsets[1:])]
+
+    def _build_or_check(self, shapes: list[tuple], params: list[Array]) -> None:
+        if self._shapes is None:
+            self.build(params)
+        elif shapes != self._shapes:
+            raise ValueError(f"{type(self).__name__} was built for parameters "
+                             f"{self._shapes}, got {shapes}")
+
+    # -- the step --------------------------------------------------------------------------
     def apply(self, grads: list[Array], params: list[Array]) -> None:
         """One step: update every parameter in place from its gradient."""
         if len(grads) != len(params):
@@ -51,14 +104,33 @@ class Optimizer:
             if g.shape != w.shape:
                 raise ValueError(f"{type(self).__name__}.apply: gradient {i} has shape {g.shape}, "
                                  f"parameter has {w.shape}")
-        if self._slot_shapes is None:
-            self.build(params)
-            self._slot_shapes = [w.shape for w in params]
-        elif [w.shape for w in params] != self._slot_shapes:
+        self._build_or_check([w.shape for w in params], params)
+        if params:
+            step = self.step_constants(params[0].dtype)
+            for i, (g, w) in enumerate(zip(grads, params)):
+                a, b = self._views[i]
+                scratch = tuple(s[a:b].reshape(w.shape) for s in self._scratch)
+                slots = [getattr(self, name)[i] for name in self.slot_names]
+                self.update_step(g.astype(w.dtype, copy=False), w, step, scratch, *slots)
+        self.iterations += 1
+
+    def apply_flat(self, grad: Array, param: Array, shapes: list[tuple]) -> None:
+        """One step over ALL parameters at once. `param` is one flat buffer holding every
+        parameter end to end (their shapes `shapes`, in order), `grad` the matching
+        flat gradient; bit for bit the same as `apply` on the per-parameter views."""
+        if grad.shape != param.shape or param.ndim != 1:
+            raise ValueError(f"{type(self).__name__}.apply_flat expects two flat arrays of "
+                             f"the same size, got {grad.shape} and {param.shape}")
+        if self._shapes is None:
+            offsets = np.cumsum([0] + [math.prod(s) for s in shapes])
+            self.build([param[a:b].reshape(s) for a, b, s in
+                        zip(offsets[:-1], offsets[1:], shapes)])
+        elif list(shapes) != self._shapes:
             raise ValueError(f"{type(self).__name__} was built for parameters "
-                             f"{self._slot_shapes}, got {[w.shape for w in params]}")
-        for i, (g, w) in enumerate(zip(grads, params)):
-            self.update_step(i, g.astype(w.dtype, copy=False), w)
+                             f"{self._shapes}, got {list(shapes)}")
+        step = self.step_constants(param.dtype)
+        self.update_step(grad.astype(param.dtype, copy=False), param, step, self._scratch,
+                         *(self._flat[name] for name in self.slot_names))
         self.iterations += 1
 
     def apply_gradients(self, grads_and_vars) -> None:
@@ -66,18 +138,28 @@ class Optimizer:
         grads, params = zip(*grads_and_vars)
         self.apply(list(grads), list(params))
 
-    def build(self, params: list[Array]) -> None:
-        """Create the per-parameter state."""
+    def step_constants(self, dtype) -> dict:
+        """The scalars of this step (learning rate, bias corrections), in `dtype`."""
+        return {"lr": self.learning_rate.astype(dtype)}
 
-    def update_step(self, index: int, g: Array, w: Array) -> None:
+    def update_step(self, g: Array, w: Array, step: dict, scratch: tuple[Array, Array],
+                    *slots: Array) -> None:
         raise NotImplementedError
 
-    slot_names: tuple[str, ...] = ()     # the per-parameter state lists build() creates
+    # -- state, in Keras's order -------------------------------------------------------------
+    @property
+    def variables(self) -> list[Array]:
+        """The optimizer's state as Keras lists it: iterations, learning_rate, then the
+        slots (a group's slots interleaved per parameter). Slot entries are live views."""
+        out = [np.asarray(self.iterations, np.int64), np.asarray(self.learning_rate)]
+        for group in self.slot_groups():
+            lists = [getattr(self, name) for name in group]
+            out += [slots[i] for i in range(len(self._shapes or [])) for slots in lists]
+        return out
 
     def variables_count(self) -> int:
-        """Scalars of optimizer state (for summary's 'Optimizer params')."""
-        return int(sum(slot.size for name in self.slot_names
-                       for slot in getattr(self, name, [])))
+        """Scalars of slot state (for summary's 'Optimizer params')."""
+        return int(sum(flat.size for flat in self._flat.values()))
 
     def get_config(self) -> dict:
         return {"name": self.name, "learning_rate": float(self.learning_rate)}
@@ -91,8 +173,6 @@ class SGD(Optimizer):
         nesterov:  m <- mu m - lr g;   w <- w + mu m - lr g
     """
 
-    slot_names = ("momentums",)
-
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0,
                  nesterov: bool = False, name: str = "SGD") -> None:
         super().__init__(learning_rate, name)
@@ -101,23 +181,25 @@ class SGD(Optimizer):
         self.momentum = float(momentum)
         self.nesterov = nesterov
 
-    def build(self, params: list[Array]) -> None:
-        self.momentums = [np.zeros_like(w) for w in params] if self.momentum else []
+    def slot_groups(self) -> list[tuple[str, ...]]:
+        return [("momentums",)] if self.momentum else []
 
-    def update_step(self, index: int, g: Array, w: Array) -> None:
-        lr = self.learning_rate.astype(w.dtype)
+
+    def update_step(self, g, w, step, scratch, *slots) -> None:
+        lr_g = np.multiply(g, step["lr"], out=scratch[0])          # lr g
         if not self.momentum:
-            w -= g * lr
+            w -= lr_g
             return
+        (m,) = slots
         mu = keras_cast(self.momentum, w.dtype)
-        m = self.momentums[index]
         m *= mu
-        m -= g * lr                                    # m <- mu m - lr g
+        m -= lr_g                                      # m <- mu m - lr g
         if self.nesterov:
-            w += m * mu - g * lr
+            nesterov = np.multiply(m, mu, out=scratch[1])
+            nesterov -= lr_g                           # mu m - lr g
+            w += nesterov
         else:
             w += m
-
 
     def get_config(self) -> dict:
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -136,8 +218,6 @@ class Adam(Optimizer):
     sqrt(v_hat)) drifts from Keras by about 7e-4 after 20 steps.
     """
 
-    slot_names = ("momentums", "velocities", "velocity_hats")
-
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, amsgrad: bool = False, name: str = "adam") -> None:
         super().__init__(learning_rate, name)
@@ -145,28 +225,40 @@ class Adam(Optimizer):
         self.epsilon = float(epsilon)
         self.amsgrad = amsgrad
 
-    def build(self, params: list[Array]) -> None:
-        self.momentums = [np.zeros_like(w) for w in params]
-        self.velocities = [np.zeros_like(w) for w in params]
-        self.velocity_hats = [np.zeros_like(w) for w in params] if self.amsgrad else []
+    def slot_groups(self) -> list[tuple[str, ...]]:
+        return [("momentums", "velocities")] + ([("velocity_hats",)] if self.amsgrad else [])
 
-    def update_step(self, index: int, g: Array, w: Array) -> None:
-        dtype = w.dtype
+
+    def step_constants(self, dtype) -> dict:
         lr = self.learning_rate.astype(dtype)
         t = np.asarray(self.iterations + 1, dtype)
         beta_1_power = keras_cast(self.beta_1, dtype) ** t
         beta_2_power = keras_cast(self.beta_2, dtype) ** t
-        alpha = lr * np.sqrt(1 - beta_2_power) / (1 - beta_1_power)
-        m, v = self.momentums[index], self.velocities[index]
-        # 1 - beta is formed in Python float64, then cast: bit-exact with Keras in float32.
-        m += (g - m) * np.asarray(1 - self.beta_1, dtype)
-        v += (g * g - v) * np.asarray(1 - self.beta_2, dtype)
+        return {"alpha": lr * np.sqrt(1 - beta_2_power) / (1 - beta_1_power),
+                # 1 - beta is formed in Python float64, then cast: bit-exact with Keras.
+                "one_minus_beta_1": np.asarray(1 - self.beta_1, dtype),
+                "one_minus_beta_2": np.asarray(1 - self.beta_2, dtype),
+                "epsilon": np.asarray(self.epsilon, dtype)}
+
+    def update_step(self, g, w, step, scratch, *slots) -> None:
+        m, v = slots[0], slots[1]
+        a, b = scratch                                 # two buffers shaped like w
+        np.subtract(g, m, out=a)
+        a *= step["one_minus_beta_1"]
+        m += a                                         # m <- m + (g - m)(1 - beta_1)
+        np.multiply(g, g, out=a)
+        a -= v
+        a *= step["one_minus_beta_2"]
+        v += a                                         # v <- v + (g^2 - v)(1 - beta_2)
         if self.amsgrad:
-            v_hat = self.velocity_hats[index]
+            v_hat = slots[2]
             np.maximum(v_hat, v, out=v_hat)
             v = v_hat
-        w -= (m * alpha) / (np.sqrt(v) + np.asarray(self.epsilon, dtype))
-
+        np.multiply(m, step["alpha"], out=a)           # m alpha
+        np.sqrt(v, out=b)
+        b += step["epsilon"]                           # sqrt(v) + epsilon
+        a /= b
+        w -= a                                         # w <- w - m alpha / (sqrt(v) + eps)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
@@ -183,42 +275,51 @@ class RMSprop(Optimizer):
     Note epsilon sits INSIDE the square root here, unlike Adam.
     """
 
-    slot_names = ("velocities", "momentums", "average_gradients")
-
     def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0,
                  epsilon: float = 1e-7, centered: bool = False, name: str = "rmsprop") -> None:
         super().__init__(learning_rate, name)
         self.rho, self.momentum = float(rho), float(momentum)
         self.epsilon, self.centered = float(epsilon), centered
 
-    def build(self, params: list[Array]) -> None:
-        self.velocities = [np.zeros_like(w) for w in params]
-        self.momentums = [np.zeros_like(w) for w in params] if self.momentum > 0 else []
-        self.average_gradients = [np.zeros_like(w) for w in params] if self.centered else []
+    def slot_groups(self) -> list[tuple[str, ...]]:
+        return ([("velocities",)] + ([("momentums",)] if self.momentum > 0 else [])
+                + ([("average_gradients",)] if self.centered else []))
 
-    def update_step(self, index: int, g: Array, w: Array) -> None:
-        dtype = w.dtype
-        lr = self.learning_rate.astype(dtype)
-        rho, one_minus_rho = np.asarray(self.rho, dtype), np.asarray(1 - self.rho, dtype)
-        v = self.velocities[index]
-        v *= rho
-        v += one_minus_rho * (g * g)                 # v <- rho v + (1 - rho) g^2
+
+    def step_constants(self, dtype) -> dict:
+        return {"lr": self.learning_rate.astype(dtype), "rho": np.asarray(self.rho, dtype),
+                "one_minus_rho": np.asarray(1 - self.rho, dtype),
+                "epsilon": np.asarray(self.epsilon, dtype),
+                "momentum": np.asarray(self.momentum, dtype)}
+
+    def update_step(self, g, w, step, scratch, *slots) -> None:
+        a, b = scratch
+        names = self.slot_names
+        v = slots[names.index("velocities")]
+        v *= step["rho"]
+        np.multiply(g, g, out=a)
+        a *= step["one_minus_rho"]
+        v += a                                       # v <- rho v + (1 - rho) g^2
         if self.centered:
-            a = self.average_gradients[index]
-            a *= rho
-            a += one_minus_rho * g
-            denominator = v - a * a + np.asarray(self.epsilon, dtype)
+            avg = slots[names.index("average_gradients")]
+            avg *= step["rho"]
+            np.multiply(g, step["one_minus_rho"], out=a)
+            avg += a                                 # a <- rho a + (1 - rho) g
+            np.multiply(avg, avg, out=b)
+            np.subtract(v, b, out=b)
+            b += step["epsilon"]                     # v - a^2 + epsilon
         else:
-            denominator = v + np.asarray(self.epsilon, dtype)
-        step = (lr * g) / np.sqrt(denominator)
+            np.add(v, step["epsilon"], out=b)        # v + epsilon
+        np.sqrt(b, out=b)
+        np.multiply(g, step["lr"], out=a)
+        a /= b                                       # step = lr g / sqrt(...)
         if self.momentum > 0:
-            s = self.momentums[index]
-            s *= np.asarray(self.momentum, dtype)
-            s += step
+            s = slots[names.index("momentums")]
+            s *= step["momentum"]
+            s += a
             w -= s
         else:
-            w -= step
-
+            w -= a
 
     def get_config(self) -> dict:
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,

@@ -93,7 +93,9 @@ class Trainer:
         y_pred = self.forward(x, training=True)
         value, grad, carrier = self._compute_loss(y, y_pred, sample_weight, training=True)
         self.backward(grad, carrier)
-        self.optimizer.apply(self.gradients(), self.weights)
+        # One update over the flat buffers of all weights (the same bits as
+        # optimizer.apply(self.gradients(), self.weights), with fewer NumPy calls).
+        self.optimizer.apply_flat(self.flat_gradients(), self.flat_weights, self.weight_shapes)
         self._update_metrics(value, y, y_pred, sample_weight)
 
     def train_step(self, x: Array, y, sample_weight=None) -> dict[str, float]:

@@ -272,3 +272,34 @@ def test_get_layer_and_layers_list_exclude_the_input():
     assert len(model.layers) == 2 and model.get_layer("dense_1") is model.layers[1]
     with pytest.raises(ValueError, match="No such layer"):
         model.get_layer("nope")
+
+
+def test_weights_and_gradients_live_in_one_flat_buffer_each():
+    model = _binary_model()
+    assert np.shares_memory(model.layers[0].params["kernel"], model.flat_weights)
+    assert model.flat_weights.size == model.count_params()
+    x, y = _data()
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    _, grads = model.compute_gradients(x, y)
+    np.testing.assert_array_equal(np.concatenate([g.ravel() for g in grads]),
+                                  model.flat_gradients())
+
+
+def test_a_layer_that_assigns_a_new_gradient_array_still_trains_correctly():
+    """A user's layer may write `self.grads[name] = ...`; it is copied into place."""
+    x, y = _data()
+    ref, mine = _binary_model(), _binary_model()
+    mine.set_weights(ref.get_weights())
+    dense = mine.layers[1]
+    original = dense.backward_z
+
+    def assigning_backward_z(dz):
+        dx = original(dz)
+        dense.grads["kernel"] = dense.grads["kernel"].copy()      # a fresh array
+        return dx
+    dense.backward_z = assigning_backward_z
+    for model in (ref, mine):
+        model.compile(optimizer=snn.optimizers.Adam(0.1), loss="binary_crossentropy")
+        model.fit(x, y, epochs=2, shuffle=False, verbose=0)
+    for a, b in zip(ref.get_weights(), mine.get_weights()):
+        np.testing.assert_array_equal(a, b)

@@ -96,3 +96,35 @@ def test_compile_defaults_to_rmsprop_like_keras():
     model = snn.Sequential([snn.Input((2,)), snn.layers.Dense(1)])
     model.compile(loss="mse")
     assert isinstance(model.optimizer, O.RMSprop)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: O.Adam(0.01), lambda: O.Adam(0.01, amsgrad=True),
+    lambda: O.SGD(0.1, momentum=0.9, nesterov=True), lambda: O.SGD(0.1),
+    lambda: O.RMSprop(0.01, momentum=0.5, centered=True), lambda: O.RMSprop(0.01),
+])
+def test_apply_flat_gives_the_same_bits_as_apply_per_parameter(make):
+    """fit updates one flat buffer of all weights; that is elementwise the same update."""
+    r = np.random.default_rng(0)
+    shapes = [(3, 4), (4,), (2, 2, 1, 3)]
+    per_param = [r.normal(size=s).astype(np.float32) for s in shapes]
+    flat = np.concatenate([w.ravel() for w in per_param])
+    a, b = make(), make()
+    for _ in range(5):
+        grads = [r.normal(size=s).astype(np.float32) for s in shapes]
+        a.apply(grads, per_param)
+        b.apply_flat(np.concatenate([g.ravel() for g in grads]), flat, shapes)
+    np.testing.assert_array_equal(np.concatenate([w.ravel() for w in per_param]), flat)
+    for name in a.slot_names:
+        for x, y in zip(getattr(a, name), getattr(b, name)):
+            np.testing.assert_array_equal(x, y)
+
+
+def test_variables_are_listed_in_keras_order():
+    """iterations, learning_rate, then Adam's m and v interleaved per weight."""
+    opt = O.Adam()
+    w = [np.zeros((2, 3), np.float32), np.zeros(3, np.float32)]
+    opt.apply([np.ones_like(x) for x in w], w)
+    shapes = [np.shape(v) for v in opt.variables]
+    assert shapes == [(), (), (2, 3), (2, 3), (3,), (3,)]
+    assert int(opt.variables[0]) == 1

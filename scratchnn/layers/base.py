@@ -51,11 +51,16 @@ class Layer:
         return tuple(input_shape)
 
     def add_weight(self, name: str, shape: tuple, initializer: Callable) -> np.ndarray:
+        """Create parameter `name` and its gradient array (zeros, same shape).
+
+        backward WRITES INTO `self.grads[name]` (e.g. `np.matmul(..., out=...)`): a model
+        keeps every gradient in one flat buffer, of which these arrays are views."""
         value = np.asarray(initializer(tuple(shape)), dtype=config.floatx())
         if value.shape != tuple(shape):
             raise ValueError(f"Initializer for {self.name}.{name} returned shape "
                              f"{value.shape}, expected {tuple(shape)}")
         self.params[name] = value
+        self.grads[name] = np.zeros_like(value)
         return value
 
     # -- running --------------------------------------------------------------

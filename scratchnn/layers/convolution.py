@@ -290,9 +290,9 @@ class Conv2D(ActivatedLayer):
         dz2 = dz.reshape(-1, self.filters)                        # (M, F)
         cols2 = self._cols.reshape(dz2.shape[0], -1)              # (M, K)
         kernel = self.params["kernel"]
-        self.grads["kernel"] = (cols2.T @ dz2).reshape(kernel.shape)
+        np.matmul(cols2.T, dz2, out=self.grads["kernel"].reshape(cols2.shape[1], self.filters))
         if self.use_bias:
-            self.grads["bias"] = dz2.sum(axis=0)
+            np.sum(dz2, axis=0, out=self.grads["bias"])
         if not self.input_grad_needed:
             return None                                           # first layer: dL/dx unused
         dcols = (dz2 @ kernel.reshape(-1, self.filters).T).reshape(self._cols.shape)

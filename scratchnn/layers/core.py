@@ -93,9 +93,9 @@ class Dense(ActivatedLayer):
         #   dL/dx = dz W^T        (N, in) = (N, units) @ (units, in)
         x2 = self.x.reshape(-1, self.x.shape[-1])            # (N*, in): leading axes merged
         dz2 = dz.reshape(-1, self.units)                      # (N*, units)
-        self.grads["kernel"] = x2.T @ dz2
+        np.matmul(x2.T, dz2, out=self.grads["kernel"])
         if self.use_bias:
-            self.grads["bias"] = dz2.sum(axis=0)
+            np.sum(dz2, axis=0, out=self.grads["bias"])
         if not self.input_grad_needed:
             return None                                       # first layer: dL/dx unused
         return dz @ self.params["kernel"].T
