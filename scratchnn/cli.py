@@ -14,6 +14,14 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--epochs", type=int, default=2, help="Fashion-MNIST epochs per model")
     parity = sub.add_parser("parity", help="compare with TensorFlow/Keras and write a report")
     parity.add_argument("--out", default="reports/parity", help="folder for the report")
+    sub.add_parser("bench", add_help=False,
+                   help="time scratchnn and Keras side by side (benchmarks/bench.py; "
+                        "`scratchnn bench --help` for its options)")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        # The benchmark suite parses its own options (it lives in benchmarks/).
+        from benchmarks.bench import main as bench_main
+        return bench_main(argv[1:])
     args = parser.parse_args(argv)
     if args.command == "demo":
         from . import demo as demo_module
