@@ -93,12 +93,9 @@ def _figures(out_dir: str, results: dict) -> list[str]:
     written = []
     circles = results["circles"]
     x_train, y_train, x_test, y_test = circles["data"]
-    plt = plots._plt()
-    fig, axes = plt.subplots(1, 2, figsize=(12, 5))
-    plots.decision_boundary(circles["model"], x_train, y_train, ax=axes[0], title="Train")
-    plots.decision_boundary(circles["model"], x_test, y_test, ax=axes[1], title="Test")
     written.append(os.path.join(out_dir, "circles_decision_boundary.png"))
-    plots._finish(fig, written[-1])
+    plots.decision_boundaries(circles["model"], {"Train": (x_train, y_train),
+                                                 "Test": (x_test, y_test)}, path=written[-1])
     written.append(os.path.join(out_dir, "circles_history.png"))
     plots.history_curves(circles["history"], "circles model_7", written[-1])
     lr = results["lr_finder"]["history"]

@@ -70,3 +70,13 @@ def unique_name(prefix: str) -> str:
 def clear_session() -> None:
     """Restart automatic names from 'dense', 'sequential', ... (keras.backend.clear_session)."""
     _name_counts.clear()
+
+
+def plot_model(model, to_file="model.png", show_shapes: bool = False,
+               show_layer_names: bool = True, **kwargs):
+    """Keras's architecture diagram (`keras.utils.plot_model`), drawn with matplotlib, so no
+    Graphviz is needed; returns the Figure. See `scratchnn.plots.plot_model` for the options
+    (show_dtype, rankdir, dpi, show_layer_activations, show_trainable)."""
+    from .plots.architecture import plot_model as draw      # matplotlib only when drawing
+    return draw(model, to_file=to_file, show_shapes=show_shapes,
+                show_layer_names=show_layer_names, **kwargs)

@@ -150,19 +150,9 @@ def curve_runs(x, y, xt, yt) -> list[tuple[str, str, dict]]:
 
 
 def _plot_curves(path: str, title: str, ours: dict, theirs: dict) -> None:
+    """Both engines' History curves overlaid, one panel per metric (train and val_)."""
     from scratchnn import plots
-    plt = plots._plt()
-    keys = sorted(k for k in ours if k != "learning_rate")
-    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.5), squeeze=False)
-    for ax, key in zip(axes[0], keys):
-        epochs = np.arange(1, len(ours[key]) + 1)
-        ax.plot(epochs, ours[key], "o-", label="scratchnn")
-        ax.plot(epochs, theirs[key], "x--", label="keras")
-        ax.set_title(key)
-        ax.set_xlabel("epoch")
-        ax.legend()
-    fig.suptitle(title)
-    plots._finish(fig, path)
+    plots.history_curves({"scratchnn": ours, "keras": theirs}, title=title, path=path)
 
 
 def run(out_dir: str = "reports/parity") -> list[dict]:
