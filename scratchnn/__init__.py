@@ -10,10 +10,10 @@ Its public API mirrors tf.keras, so Keras tutorials run by changing the import:
 """
 
 from . import activations, callbacks, config, initializers, layers, losses, metrics, optimizers
-from . import datasets, utils
+from . import datasets, models, saving, utils
 from .layers import Input
 from .model import Sequential
 
 __version__ = "0.1.0"
 __all__ = ["Sequential", "Input", "activations", "callbacks", "config", "initializers", "layers",
-           "losses", "metrics", "optimizers", "datasets", "utils"]
+           "losses", "metrics", "models", "optimizers", "saving", "datasets", "utils"]

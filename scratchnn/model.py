@@ -95,24 +95,21 @@ class Sequential(Trainer):
     def _pack_weights(self) -> None:
         """Move every weight, and every gradient, into one flat buffer each.
 
-        `layer.params[name]` and `layer.grads[name]` become views of consecutive pieces
-        of `self.flat_weights` / `self.flat_grads`, in `weights` order. Nothing else
-        changes for a layer; the gain is the optimizer's: it updates every weight with
-        one NumPy call per operation instead of one per weight (optimizers.py)."""
+        Each layer's block (see Layer.pack_into) becomes a consecutive piece of
+        `self.flat_weights` / `self.flat_grads`, in `weights` order. Nothing else changes
+        for a layer; the gain is the optimizer's: it updates every weight with one NumPy
+        call per operation instead of one per weight (optimizers.py)."""
         entries = [(layer, name) for layer in self.layers for name in layer.params]
         total = sum(layer.params[name].size for layer, name in entries)
         self.flat_weights = np.empty(total, config.floatx())
         self.flat_grads = np.zeros(total, config.floatx())
-        self._grad_views = []
         offset = 0
-        for layer, name in entries:
-            size, shape = layer.params[name].size, layer.params[name].shape
-            weight = self.flat_weights[offset:offset + size].reshape(shape)
-            weight[...] = layer.params[name]
-            layer.params[name] = weight
-            layer.grads[name] = self.flat_grads[offset:offset + size].reshape(shape)
-            self._grad_views.append((layer, name, layer.grads[name]))
+        for layer in self.layers:
+            size = sum(w.size for w in layer.params.values())
+            layer.pack_into(self.flat_weights[offset:offset + size],
+                            self.flat_grads[offset:offset + size])
             offset += size
+        self._grad_views = [(layer, name, layer.grads[name]) for layer, name in entries]
         self.weight_shapes = [layer.params[name].shape for layer, name in entries]
 
     @property
@@ -223,15 +220,21 @@ class Sequential(Trainer):
         """Print Keras's table: layer (type), output shape, param count, then totals."""
         summary_module.print_summary(self, print_fn)
 
-    def save_weights(self, path: str | os.PathLike) -> None:
-        """Save all weights to `path` (see scratchnn.saving); values round-trip exactly."""
-        self._require_built("save_weights")
-        saving.save_weights(self, path)
+    def save(self, filepath: str | os.PathLike, overwrite: bool = True) -> None:
+        """Save the whole model as Keras 3's `.keras` archive: layers, weights, compile
+        settings and optimizer state; `keras.models.load_model` opens it (scratchnn.saving)."""
+        saving.save_model(self, filepath, overwrite=overwrite)
 
-    def load_weights(self, path: str | os.PathLike) -> None:
-        """Load weights written by `save_weights` (count and shapes are checked)."""
-        self._require_built("load_weights")
-        saving.load_weights(self, path)
+    def save_weights(self, filepath: str | os.PathLike, overwrite: bool = True) -> None:
+        """Save the weights (and optimizer state, when compiled); the format follows the
+        name: '.weights.h5' (Keras 3's layout) or '.weights.npz'. Values round-trip exactly."""
+        saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath: str | os.PathLike) -> None:
+        """Load weights from a '.weights.h5', '.weights.npz' or '.keras' file written by
+        scratchnn or Keras. Everything is checked first: a file that does not fit raises
+        an error naming the mismatch and leaves the model unchanged."""
+        saving.load_weights(self, filepath)
 
     def _require_built(self, what: str) -> None:
         if not self.built:

@@ -164,6 +164,63 @@ class Optimizer:
     def get_config(self) -> dict:
         return {"name": self.name, "learning_rate": float(self.learning_rate)}
 
+    # -- restoring saved state (scratchnn.saving uses this) ---------------------------------
+    def set_variables(self, values: list, params: list[Array] | None = None) -> None:
+        """Assign a saved state, listed as `variables` lists it: iterations, learning_rate,
+        then every slot, so training goes on exactly where it stopped.
+
+        `params` are the live weights the state belongs to (`model.weights`); an optimizer
+        that has not taken a step yet builds its slots for them first. A list of just
+        [iterations, learning_rate] is what Keras saves before the first step: the slots
+        then restart from zero. Everything is checked before anything is assigned."""
+        values = [np.asarray(v) for v in values]
+        shapes = self._shapes
+        if params is not None:
+            given = [tuple(np.shape(w)) for w in params]
+            if shapes is not None and given != shapes:
+                raise ValueError(f"{type(self).__name__} '{self.name}' was built for parameters "
+                                 f"{shapes}, got {given}")
+            shapes = given
+        kind = f"{type(self).__name__} '{self.name}'"
+        if len(values) < 2:
+            raise ValueError(f"{kind}: a saved state starts with iterations and learning_rate; "
+                             f"got {len(values)} values")
+        with_slots = len(values) > 2 or (shapes is not None and not self.slot_names)
+        expected = [(), ()]
+        if with_slots:
+            if shapes is None:
+                raise ValueError(f"{kind} has no slots yet; pass the parameters (params=...) "
+                                 "so they can be built for the saved state")
+            for group in self.slot_groups():
+                expected += [shapes[i] for i in range(len(shapes)) for _ in group]
+            if len(values) != len(expected):
+                raise ValueError(
+                    f"{kind} keeps {len(expected)} variables for {len(shapes)} parameters "
+                    f"(iterations, learning_rate, then the slots {self.slot_names} of each "
+                    f"parameter), got {len(values)}")
+        for i, (value, shape) in enumerate(zip(values, expected)):
+            if value.shape != tuple(shape):
+                raise ValueError(f"{kind}: variable {i} must have shape {tuple(shape)}, "
+                                 f"got {value.shape}")
+            if value.dtype.kind not in ("iu" if i == 0 else "fiu"):
+                raise ValueError(f"{kind}: variable {i} ({'iterations' if i == 0 else 'a float'})"
+                                 f" cannot be {value.dtype}")
+        if values[0] < 0:
+            raise ValueError(f"{kind}: iterations must be >= 0, got {values[0]}")
+        # -- all checked: assign --
+        if with_slots and self._shapes is None and self.slot_names:
+            self.build(list(params))
+        self.iterations = int(values[0])
+        self.learning_rate = values[1][()]
+        if self._shapes is None:
+            return
+        slots = iter(values[2:]) if with_slots else None
+        for group in self.slot_groups():
+            lists = [getattr(self, name) for name in group]
+            for i in range(len(self._shapes)):
+                for slot_list in lists:
+                    slot_list[i][...] = next(slots) if slots is not None else 0
+
 
 class SGD(Optimizer):
     """Stochastic gradient descent, with optional (Nesterov) momentum.

@@ -1,0 +1,239 @@
+"""A model's compile() arguments <-> Keras 3's `compile_config`, both ways.
+
+    "compile_config": {"optimizer": {"module": "keras.optimizers", "class_name": "Adam",
+                                     "config": {"name": "adam", "learning_rate": 0.02, ...}},
+                       "loss": "binary_crossentropy", "loss_weights": None,
+                       "metrics": ["accuracy"], "weighted_metrics": None, ...}
+
+The optimizer is always written in full (its learning rate may have been changed
+since compile). The loss is written as its Keras name when it has its default
+settings (as a tutorial's `loss="binary_crossentropy"` is), else as a Keras object.
+Metrics are written as given to compile: names as names, metric objects as objects.
+
+What Keras cannot represent (a user's own loss function or metric, a subclassed
+optimizer) is left out with a warning: the model still saves, and Keras loads it
+uncompiled or without that metric. Reading refuses, by name, whatever scratchnn
+lacks (another optimizer, a learning-rate schedule, gradient clipping, weight decay,
+a loss scratchnn does not have, several outputs' losses or weighted metrics).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .. import losses, metrics as metrics_module, optimizers
+from .state import InvalidFile
+
+# Options every Keras 3.15 optimizer config carries; these values mean "off".
+_OPTIMIZER_BASE = {"weight_decay": None, "clipnorm": None, "global_clipnorm": None,
+                   "clipvalue": None, "use_ema": False, "ema_momentum": 0.99,
+                   "ema_overwrite_frequency": None, "loss_scale_factor": None,
+                   "gradient_accumulation_steps": None}
+_OPTIMIZER_KEYS = {optimizers.SGD: ("SGD", ("momentum", "nesterov")),
+                   optimizers.Adam: ("Adam", ("beta_1", "beta_2", "epsilon", "amsgrad")),
+                   optimizers.RMSprop: ("RMSprop", ("rho", "momentum", "epsilon", "centered"))}
+_LOSS_KEYS = {losses.BinaryCrossentropy: ("from_logits", "label_smoothing", "axis"),
+              losses.CategoricalCrossentropy: ("from_logits", "label_smoothing", "axis"),
+              losses.SparseCategoricalCrossentropy: ("from_logits", "ignore_class"),
+              losses.MeanSquaredError: (), losses.MeanAbsoluteError: ()}
+_METRIC_CLASSES = {metrics_module.BinaryAccuracy: "BinaryAccuracy",
+                   metrics_module.CategoricalAccuracy: "CategoricalAccuracy",
+                   metrics_module.SparseCategoricalAccuracy: "SparseCategoricalAccuracy",
+                   metrics_module.MeanAbsoluteError: "MeanAbsoluteError",
+                   metrics_module.MeanSquaredError: "MeanSquaredError",
+                   metrics_module.Mean: "Mean"}
+
+
+def _object(module: str, class_name: str, cfg: dict) -> dict:
+    return {"module": module, "class_name": class_name, "config": cfg, "registered_name": None}
+
+
+def _warn(model, what: str, consequence: str) -> None:
+    warnings.warn(f"Saving Sequential '{model.name}': {what} has no Keras equivalent; "
+                  f"{consequence}", stacklevel=5)
+
+
+# -- writing --------------------------------------------------------------------------------
+def optimizer_to_keras(opt) -> dict | None:
+    if type(opt) not in _OPTIMIZER_KEYS:
+        return None
+    class_name, keys = _OPTIMIZER_KEYS[type(opt)]
+    cfg = {"name": opt.name, "learning_rate": float(opt.learning_rate), **_OPTIMIZER_BASE}
+    cfg.update({key: getattr(opt, key) for key in keys})
+    return _object("keras.optimizers", class_name, cfg)
+
+
+def loss_to_keras(loss):
+    if type(loss) not in _LOSS_KEYS:
+        return None
+    cfg = {"name": loss.name, "reduction": loss.reduction}
+    extra = {"from_logits": getattr(loss, "from_logits", False),
+             "label_smoothing": getattr(loss, "label_smoothing", 0.0), "axis": -1,
+             "ignore_class": None}
+    cfg.update({key: extra[key] for key in _LOSS_KEYS[type(loss)]})
+    default = type(loss)()
+    if loss.get_config() == default.get_config():
+        return default.name                  # e.g. "binary_crossentropy", as compile got it
+    return _object("keras.losses", type(loss).__name__, cfg)
+
+
+def metric_to_keras(metric, dtype: str):
+    if isinstance(metric, str):
+        return metric
+    if type(metric) not in _METRIC_CLASSES:
+        return None
+    cfg = {"name": metric.name, "dtype": dtype}
+    if isinstance(metric, metrics_module.BinaryAccuracy):
+        cfg["threshold"] = float(metric.threshold)
+    return _object("keras.metrics", _METRIC_CLASSES[type(metric)], cfg)
+
+
+def compile_config(model) -> dict:
+    """Keras's compile_config for `model`: {} when it is not compiled."""
+    if getattr(model, "loss", None) is None:
+        return {}
+    optimizer, loss = optimizer_to_keras(model.optimizer), loss_to_keras(model.loss)
+    if optimizer is None or loss is None:
+        what = (f"optimizer {type(model.optimizer).__name__}" if optimizer is None
+                else f"loss {model.loss!r}")
+        _warn(model, what, "the file records the model uncompiled (weights and optimizer "
+                           "state are still saved)")
+        return {}
+    from .keras_config import model_dtype
+
+    metrics = []
+    for metric in model._metric_ids:
+        entry = metric_to_keras(metric, model_dtype(model))
+        if entry is None:
+            _warn(model, f"metric {metric!r}", "it is left out of the file")
+        else:
+            metrics.append(entry)
+    return {"optimizer": optimizer, "loss": loss, "loss_weights": None,
+            "metrics": metrics or None, "weighted_metrics": None, "run_eagerly": False,
+            "steps_per_execution": 1, "jit_compile": False}
+
+
+# -- reading --------------------------------------------------------------------------------
+def _class_and_config(entry, what: str, fail) -> tuple[str, dict]:
+    if not (isinstance(entry, dict) and isinstance(entry.get("class_name"), str)
+            and isinstance(entry.get("config", {}), dict)):
+        raise fail(f"{what} {entry!r:.100} is not a Keras object")
+    if entry.get("registered_name") not in (None, entry["class_name"]):
+        raise fail(f"{what} is a custom class {entry['registered_name']!r}")
+    return entry["class_name"], dict(entry.get("config") or {})
+
+
+def _check_rest(cfg: dict, defaults: dict, what: str, fail) -> None:
+    """Options scratchnn lacks must be off: at their 'off' value, or None."""
+    for key, value in cfg.items():
+        off = defaults.get(key)
+        if value is not None and value != off and not (key == "ema_momentum"):
+            raise fail(f"{what}: option {key}={value!r} is not supported by scratchnn")
+
+
+def optimizer_from_keras(entry, fail):
+    if isinstance(entry, str):
+        try:
+            return optimizers.get(entry)
+        except ValueError as err:
+            raise fail(f"optimizer {entry!r} is not supported by scratchnn ({err})") from None
+    class_name, cfg = _class_and_config(entry, "the optimizer", fail)
+    by_name = {name: cls for cls, (name, _) in _OPTIMIZER_KEYS.items()}
+    if class_name not in by_name:
+        raise fail(f"optimizer {class_name} is not supported by scratchnn (it has "
+                   f"{sorted(by_name)})")
+    cls = by_name[class_name]
+    what = f"optimizer {class_name}"
+    lr = cfg.pop("learning_rate", None)
+    if isinstance(lr, dict):
+        raise fail(f"{what}: learning-rate schedule {lr.get('class_name')!r} is not supported "
+                   "by scratchnn (a LearningRateScheduler callback does the same job)")
+    kwargs = {key: cfg.pop(key) for key in _OPTIMIZER_KEYS[cls][1] if key in cfg}
+    if lr is not None:
+        kwargs["learning_rate"] = lr
+    name = cfg.pop("name", None)
+    if use_ema := cfg.get("use_ema"):
+        raise fail(f"{what}: option use_ema={use_ema!r} is not supported by scratchnn")
+    _check_rest(cfg, {**_OPTIMIZER_BASE, "is_legacy_optimizer": False, "decay": 0.0}, what, fail)
+    try:
+        opt = cls(**kwargs) if name is None else cls(**kwargs, name=str(name))
+    except (ValueError, TypeError) as err:
+        raise fail(f"{what}: {err}") from None
+    return opt
+
+
+def loss_from_keras(entry, fail):
+    if isinstance(entry, dict) and entry.get("class_name") == "function":
+        entry = entry.get("config")
+    if isinstance(entry, str):
+        try:
+            return losses.get(entry)
+        except ValueError as err:
+            raise fail(f"loss {entry!r} is not supported by scratchnn ({err})") from None
+    if isinstance(entry, (list, dict)) and not (isinstance(entry, dict) and "class_name" in entry):
+        raise fail(f"loss {entry!r:.100}: one loss per output is not supported (scratchnn "
+                   "models have one output)")
+    class_name, cfg = _class_and_config(entry, "the loss", fail)
+    by_name = {cls.__name__: cls for cls in _LOSS_KEYS}
+    if class_name not in by_name:
+        raise fail(f"loss {class_name} is not supported by scratchnn (it has {sorted(by_name)})")
+    cls = by_name[class_name]
+    kwargs = {key: cfg.pop(key) for key in ("from_logits", "label_smoothing", "reduction", "name")
+              if key in cfg and key in (*_LOSS_KEYS[cls], "reduction", "name")}
+    if cfg.pop("axis", -1) != -1:
+        raise fail(f"loss {class_name}: only axis=-1 is supported")
+    _check_rest(cfg, {"dtype": None}, f"loss {class_name}", fail)
+    try:
+        return cls(**kwargs)
+    except (ValueError, TypeError) as err:
+        raise fail(f"loss {class_name}: {err}") from None
+
+
+def metric_from_keras(entry, fail):
+    if isinstance(entry, str):
+        try:
+            if entry.lower() not in ("accuracy", "acc"):
+                metrics_module.resolve(entry, np.zeros((1, 1)), np.zeros((1, 1)))
+        except ValueError as err:
+            raise fail(f"metric {entry!r} is not supported by scratchnn ({err})") from None
+        return entry
+    class_name, cfg = _class_and_config(entry, "a metric", fail)
+    by_name = {name: cls for cls, name in _METRIC_CLASSES.items()}
+    if class_name not in by_name:
+        raise fail(f"metric {class_name} is not supported by scratchnn (it has {sorted(by_name)})")
+    kwargs = {key: cfg.pop(key) for key in ("name", "threshold") if key in cfg}
+    if "threshold" in kwargs and class_name != "BinaryAccuracy":
+        raise fail(f"metric {class_name}: option threshold is not supported")
+    cfg.pop("dtype", None)
+    _check_rest(cfg, {}, f"metric {class_name}", fail)
+    try:
+        return by_name[class_name](**kwargs)
+    except (ValueError, TypeError) as err:
+        raise fail(f"metric {class_name}: {err}") from None
+
+
+def compile_from_keras(model, cfg, where: str) -> None:
+    """Compile `model` as the file's compile_config says (nothing when it is empty)."""
+    def fail(message: str) -> InvalidFile:
+        return InvalidFile(f"Cannot load '{where}': compile_config: {message}")
+
+    if not cfg:
+        return
+    if not isinstance(cfg, dict):
+        raise fail(f"should be a JSON object, got {type(cfg).__name__}")
+    cfg = dict(cfg)
+    optimizer = optimizer_from_keras(cfg.pop("optimizer", "rmsprop"), fail)
+    loss = loss_from_keras(cfg.pop("loss", None), fail)
+    metrics = cfg.pop("metrics", None) or []
+    if not isinstance(metrics, list) or any(isinstance(m, (list, dict)) and "class_name" not in m
+                                            for m in metrics):
+        raise fail(f"metrics {metrics!r:.100}: metrics per output are not supported")
+    metrics = [metric_from_keras(m, fail) for m in metrics]
+    for key in ("loss_weights", "weighted_metrics"):
+        if cfg.pop(key, None):
+            raise fail(f"option {key} is not supported by scratchnn")
+    # run_eagerly, steps_per_execution, jit_compile, auto_scale_loss: how Keras runs the
+    # step, not what it computes; they have no meaning here.
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics or None)
