@@ -122,15 +122,38 @@ def _state_from_h5(h5py, h5, where: str) -> StoredState:
                        _vars_group(h5py, h5, "", where))
 
 
-def sniff(data: bytes) -> str:
-    """What the first bytes of a file look like, for error messages."""
-    if data.startswith(HDF5_SIGNATURE):
-        return "an HDF5 file"
-    if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        return "a zip archive (like .npz and .keras files)"
-    if not data:
-        return "empty"
-    return "neither HDF5 nor zip"
+_KINDS = {"hdf5": "an HDF5 file (like .weights.h5)",
+          "zip": "a zip archive (like .npz and .keras files)"}
+
+
+def _kind(head: bytes) -> str:
+    if head.startswith(HDF5_SIGNATURE):
+        return "hdf5"
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    return "empty" if not head else "other"
+
+
+def unreadable(where: str, head: bytes, expected: str, err: Exception) -> InvalidFile:
+    """The error for a file that does not open as `expected` ("hdf5" or "zip"), saying what
+    its first bytes show it is: damaged, the wrong kind, empty, or something else."""
+    kind = _kind(head)
+    if kind == expected:
+        what = f"a damaged or truncated {'HDF5 file' if kind == 'hdf5' else 'zip archive'}"
+    elif kind in _KINDS:
+        what = f"{_KINDS[kind]}, not {_KINDS[expected].split(' (')[0]}"
+    else:
+        what = "empty" if kind == "empty" else "neither an HDF5 file nor a zip archive"
+    return InvalidFile(f"Cannot load '{where}': it is {what} ({type(err).__name__}: {err})")
+
+
+def head_of(source) -> bytes:
+    """The first 8 bytes of a path or a seekable file object."""
+    if hasattr(source, "read"):
+        source.seek(0)
+        return source.read(8)
+    with open(source, "rb") as f:
+        return f.read(8)
 
 
 @contextlib.contextmanager
@@ -141,14 +164,7 @@ def read_weights_h5(source: str | BinaryIO, where: str) -> Iterator[StoredState]
     try:
         h5 = h5py.File(source, "r")
     except Exception as err:
-        if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__"):
-            with open(source, "rb") as f:
-                head = f.read(8)
-        else:
-            source.seek(0)
-            head = source.read(8)
-        raise InvalidFile(f"'{where}' is not a readable Keras weights file: it is "
-                          f"{sniff(head)} ({type(err).__name__}: {err})") from err
+        raise unreadable(where, head_of(source), "hdf5", err) from err
     with h5:
         try:
             state = _state_from_h5(h5py, h5, where)

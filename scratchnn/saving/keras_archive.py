@@ -51,10 +51,7 @@ class _Archive:
         try:
             self.zf = zipfile.ZipFile(path)
         except zipfile.BadZipFile as err:
-            with open(path, "rb") as f:
-                head = f.read(8)
-            raise InvalidFile(f"'{path}' is not a .keras archive (a zip file): it is "
-                              f"{h5.sniff(head)} ({err})") from err
+            raise h5.unreadable(path, h5.head_of(path), "zip", err) from err
         names = set(self.zf.namelist())
         if CONFIG not in names:
             raise InvalidFile(f"'{path}' is a zip archive but not a Keras model: it has no "

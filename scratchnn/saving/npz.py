@@ -129,11 +129,8 @@ def read_weights_npz(path: str, where: str) -> Iterator[StoredState]:
     try:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile as err:
-        from .h5 import sniff
-        with open(path, "rb") as f:
-            head = f.read(8)
-        raise InvalidFile(f"'{where}' is not a .npz archive: it is {sniff(head)} "
-                          f"({err})") from err
+        from .h5 import head_of, unreadable
+        raise unreadable(where, head_of(path), "zip", err) from err
     with zf:
         members = _Members(zf, where)
         try:

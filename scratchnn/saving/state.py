@@ -103,13 +103,17 @@ def _numeric(dtype: np.dtype) -> bool:
     return dtype.kind in "fiu"
 
 
+def _shapes(shapes) -> str:
+    return "[" + ", ".join(_fmt(s) for s in shapes) + "]"
+
+
 def _describe_file(state: StoredState) -> str:
-    return ", ".join(f"{key} ('{group.name}', {[_fmt(a.shape) for a in group.arrays]})"
+    return ", ".join(f"{key} '{group.name}' {_shapes(a.shape for a in group.arrays)}"
                      for key, group in state.layers.items()) or "none"
 
 
 def _describe_model(paths) -> str:
-    return ", ".join(f"{key} ('{layer.name}', {[_fmt(w.shape) for w in layer.params.values()]})"
+    return ", ".join(f"{key} '{layer.name}' {_shapes(w.shape for w in layer.params.values())}"
                      for key, layer in paths) or "none"
 
 
@@ -140,8 +144,8 @@ def _check_layers(paths, state: StoredState) -> list[str]:
         where = f"layer '{layer.name}' (layers/{key}, '{group.name}' in the file)"
         if len(group.arrays) != len(params):
             problems.append(f"{where}: the model has {len(params)} arrays "
-                            f"{[f'{n} {_fmt(w.shape)}' for n, w in params]}, the file has "
-                            f"{len(group.arrays)} {[_fmt(a.shape) for a in group.arrays]}")
+                            f"[{', '.join(f'{n} {_fmt(w.shape)}' for n, w in params)}], the file "
+                            f"has {len(group.arrays)} {_shapes(a.shape for a in group.arrays)}")
             continue
         for i, ((name, weight), stored) in enumerate(zip(params, group.arrays)):
             if tuple(stored.shape) != weight.shape:
@@ -181,7 +185,7 @@ def _read_optimizer_state(model, state: StoredState, where: str) -> list[np.ndar
     plausible = {()} | {tuple(w.shape) for w in model.weights}
     arrays = state.optimizer.arrays
     if any(tuple(a.shape) not in plausible or not _numeric(a.dtype) for a in arrays):
-        _skip_optimizer(optimizer, where, f"its arrays {[_fmt(a.shape) for a in arrays]} "
+        _skip_optimizer(optimizer, where, f"its arrays {_shapes(a.shape for a in arrays)} "
                         "do not fit this model's weights")
         return None
     return [_read(a, where, f"optimizer variable {i}") for i, a in enumerate(arrays)]
