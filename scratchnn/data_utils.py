@@ -1,58 +1,200 @@
-"""Checks and splits of the arrays handed to fit / evaluate / predict.
+"""Checks and splits of the arrays handed to fit / evaluate / predict: the door.
 
-Bad input is refused here, at the door, with a message naming the argument, what was
-expected and what was given, before any layer sees it.
+Bad input is refused here, before any layer sees it, with a ValueError or TypeError
+naming the argument (x, y, sample_weight, validation_data, batch_size, ...), what was
+expected and what was given:
+
+    fit: y has shape (32, 3), but the model's output is (None, 1) and BinaryCrossentropy
+    needs y of shape (32, 1) or (32,)
+
+What is checked, once per call (never per batch):
+  - every array is rectangular and holds real numbers (bool, int or float; not text,
+    None, complex numbers or other objects), with a batch axis and at least one sample;
+  - x has the rank and per-sample shape the model was built for (an unbuilt model is
+    built from x, as Keras does), and no zero-size dimension;
+  - y fits the model's output under the compiled loss (the loss's own alignment rule:
+    sparse labels (N,) or (N, 1) in [0, classes); one-hot (N, classes); (N,) or (N, d)
+    for binary crossentropy and regressions);
+  - sample_weight holds one weight per sample: (N,) or (N, 1);
+  - x, y and sample_weight have the same number of samples.
+NaN and inf VALUES are accepted in x, y (except sparse labels) and sample_weight: they
+train to NaN, as in Keras, and TerminateOnNaN or the progress line shows it.
 """
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
+from . import config, losses
+
 Array = np.ndarray
+_NOT_FOUND = object()       # marks 'no bad entry found'
 
 
+# -- scalar arguments --------------------------------------------------------------------
 def check_positive_int(value, name: str) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+def check_nonnegative_int(value, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+
+
+def check_verbose(verbose) -> int:
+    """"auto" (= 1), 0, 1 or 2, as Keras accepts."""
+    if isinstance(verbose, str) and verbose == "auto":
+        return 1
+    if isinstance(verbose, bool) or not isinstance(verbose, (int, np.integer)) \
+            or verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 'auto', 0, 1 or 2, got {verbose!r}")
+    return int(verbose)
+
+
+# -- arrays ------------------------------------------------------------------------------
+def as_numeric_array(value, name: str, where: str) -> Array:
+    """`value` as an ndarray of real numbers (bool, int or float), or a clear error."""
+    if value is None:
+        raise TypeError(f"{where}: {name} is None; expected an array of numbers")
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{where}: {name} must be an array of numbers, got the string {value!r:.40}")
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):
+        raise ValueError(f"{where}: {name} could not be made into one array: it is a nested "
+                         "sequence whose rows have different lengths (ragged) or mixes "
+                         "arrays of different shapes") from None
+    kind = array.dtype.kind
+    if kind == "O":
+        # Python objects: fine if each is a real number (int, Fraction, Decimal, ...); None
+        # is refused rather than read as NaN, as NumPy's float conversion would.
+        bad = next((v for v in array.flat if not isinstance(v, numbers.Number)
+                    or isinstance(v, complex)), _NOT_FOUND)
+        if bad is not _NOT_FOUND:
+            raise TypeError(f"{where}: {name} holds {type(bad).__name__} values such as "
+                            f"{bad!r:.40}; expected an array of real numbers")
+        array = array.astype(np.float64)
+    elif kind == "c":
+        raise TypeError(f"{where}: {name} holds complex numbers (dtype {array.dtype}); "
+                        "scratchnn computes with real numbers only")
+    elif kind in "USa":
+        raise TypeError(f"{where}: {name} holds text (dtype {array.dtype}); convert it to "
+                        "numbers first")
+    elif kind not in "biuf":
+        raise TypeError(f"{where}: {name} must hold numbers (bool, int or float), got dtype "
+                        f"{array.dtype}")
+    return array
+
+
+def _batched(array: Array, name: str, where: str) -> Array:
+    if array.ndim == 0:
+        raise ValueError(f"{where}: {name} must be an array with a batch axis (one entry per "
+                         f"sample), got the scalar {array!r}")
+    return array
+
+
+def check_inputs(model, x, where: str, name: str = "x", allow_empty: bool = False) -> Array:
+    """x as a floatx array that fits `model`'s input (building an unbuilt model from it)."""
+    x = _batched(as_numeric_array(x, name, where), name, where)
+    if len(x) == 0 and not allow_empty:
+        raise ValueError(f"{where}: {name} holds no samples (shape {x.shape})")
+    if 0 in x.shape[1:]:
+        raise ValueError(f"{where}: {name} has a dimension of size 0 (shape {x.shape}); each "
+                         "sample needs at least one value")
+    if model.built:
+        expected = model.input_shape
+        if x.ndim != len(expected) or any(e is not None and e != s
+                                          for e, s in zip(expected[1:], x.shape[1:])):
+            what = (f"with last dimension {expected[-1]} (input shape {_fmt(expected)})"
+                    if x.ndim == len(expected) and x.shape[1:-1] == tuple(expected[1:-1])
+                    else f"of shape {_fmt(expected)} (N samples of shape {_fmt(expected[1:])})")
+            raise ValueError(f"{where}: {name} has shape {x.shape}, but Sequential "
+                             f"'{model.name}' expects inputs {what}")
+    return model._as_input(x)             # cast to floatx; builds the model if needed
+
+
+def check_targets(model, y: Array, sample_weight: Array | None, n: int, where: str,
+                  prefix: str = "") -> None:
+    """y against the model's output and loss; sample_weight against the per-sample loss."""
+    loss, output = model.loss, model.output_shape
+    # The loss aligns y with a prediction of the output's shape (a zero-cost broadcast
+    # view: only shapes and labels matter here), exactly as it will during training.
+    y_pred = np.broadcast_to(np.asarray(0.5, config.floatx()), (n, *output[1:]))
+    if isinstance(loss, losses.SparseCategoricalCrossentropy) and not np.all(np.isfinite(y)):
+        raise ValueError(f"{where}: {prefix}y holds NaN or inf, but "
+                         f"{type(loss).__name__} needs integer class labels")
+    try:
+        loss._prepare(y, y_pred)
+    except ValueError as err:
+        raise ValueError(f"{where}: {prefix}y has shape {y.shape}, which does not fit "
+                         f"the model's output {_fmt(output)} under {type(loss).__name__}: "
+                         f"{err}") from None
+    if sample_weight is not None:
+        per_sample = (n, *output[1:-1])        # every loss reduces the last axis
+        if sample_weight.shape not in (per_sample, (*per_sample, 1)):
+            raise ValueError(f"{where}: {prefix}sample_weight must hold one weight per sample, "
+                             f"shape {per_sample} or {(*per_sample, 1)}, got shape "
+                             f"{sample_weight.shape}")
+
+
+def check_data(x, y, sample_weight, where: str, model=None,
+               prefix: str = "") -> tuple[Array, Array, Array | None]:
+    """x, y (and sample_weight) as arrays with the same number of samples; with a
+    compiled `model`, also checked against its input, output and loss (x then comes
+    back cast to floatx). `prefix` names the source in messages ("validation_data's ")."""
+    if x is None or y is None:
+        raise ValueError(f"{where} needs both x and y (got {prefix}x={type(x).__name__}, "
+                         f"{prefix}y={type(y).__name__})")
+    x = _batched(as_numeric_array(x, prefix + "x", where), prefix + "x", where)
+    y = _batched(as_numeric_array(y, prefix + "y", where), prefix + "y", where)
+    if len(x) != len(y):
+        raise ValueError(f"{where}: {prefix}x and {prefix}y must have the same number of "
+                         f"samples, got {len(x)} and {len(y)}")
+    if len(x) == 0:
+        raise ValueError(f"{where}: got no samples ({prefix}x has shape {x.shape})")
+    if sample_weight is not None:
+        sample_weight = _batched(as_numeric_array(sample_weight, prefix + "sample_weight",
+                                                  where), prefix + "sample_weight", where)
+        if len(sample_weight) != len(x):
+            raise ValueError(f"{where}: {prefix}sample_weight has {len(sample_weight)} entries "
+                             f"for {len(x)} samples")
+    if model is not None:
+        x = check_inputs(model, x, where, prefix + "x")
+        check_targets(model, y, sample_weight, len(x), where, prefix)
+    return x, y, sample_weight
 
 
 def unpack_validation(data) -> tuple:
     """(x_val, y_val) or (x_val, y_val, sample_weight) -> a 3-tuple."""
     if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
         raise ValueError("validation_data must be a tuple (x_val, y_val) or "
-                         f"(x_val, y_val, sample_weight), got {type(data).__name__}")
+                         f"(x_val, y_val, sample_weight), got {type(data).__name__}"
+                         + (f" of length {len(data)}" if isinstance(data, (tuple, list)) else ""))
     return tuple(data) if len(data) == 3 else (data[0], data[1], None)
-
-
-def check_data(x, y, sample_weight, where: str) -> tuple[Array, Array, Array | None]:
-    """x, y (and sample_weight) as arrays with the same number of samples."""
-    if x is None or y is None:
-        raise ValueError(f"{where} needs both x and y (got x={type(x).__name__}, "
-                         f"y={type(y).__name__})")
-    x, y = np.asarray(x), np.asarray(y)
-    if x.ndim == 0 or y.ndim == 0:
-        raise ValueError(f"{where}: x and y must be arrays with a batch axis, got shapes "
-                         f"{x.shape} and {y.shape}")
-    if len(x) != len(y):
-        raise ValueError(f"{where}: x and y must have the same number of samples, got "
-                         f"{len(x)} and {len(y)}")
-    if len(x) == 0:
-        raise ValueError(f"{where}: got no samples")
-    if sample_weight is not None:
-        sample_weight = np.asarray(sample_weight)
-        if len(sample_weight) != len(x):
-            raise ValueError(f"{where}: sample_weight has {len(sample_weight)} entries for "
-                             f"{len(x)} samples")
-    return x, y, sample_weight
 
 
 def split_validation(x: Array, y: Array, sample_weight: Array | None,
                      validation_split: float) -> tuple[tuple, tuple]:
     """((x, y, w) to train on, (x, y, w) to validate on): the LAST fraction validates,
     taken before any shuffling (Keras's rule: split_at = floor(N * (1 - split)))."""
-    if not 0 < validation_split < 1:
-        raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split!r}")
+    if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) \
+            or not 0 < validation_split < 1:
+        raise ValueError(f"fit: validation_split must be a float in [0, 1), got "
+                         f"{validation_split!r}")
     split_at = int(np.floor(len(x) * (1.0 - validation_split)))
+    if split_at == 0 or split_at == len(x):          # Keras's check and message
+        raise ValueError(f"fit: Training data contains {len(x)} samples, which is not "
+                         "sufficient to split it into a validation and training set as "
+                         f"specified by `validation_split={validation_split}`. Either provide "
+                         "more data, or a different value for the `validation_split` argument.")
     weights = (None, None) if sample_weight is None else (sample_weight[:split_at],
                                                            sample_weight[split_at:])
     return (x[:split_at], y[:split_at], weights[0]), (x[split_at:], y[split_at:], weights[1])
+
+
+def _fmt(shape: tuple) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + (
+        ",)" if len(shape) == 1 else ")")

@@ -135,15 +135,22 @@ class Sequential(Trainer):
     def set_weights(self, weights: list) -> None:
         """Load a `get_weights()`-shaped list (or a Keras model's) into this model, in place."""
         self._require_built("set_weights")
-        weights = list(weights)
         expected = sum(len(layer.params) for layer in self.layers)
+        if weights is None or isinstance(weights, (str, bytes, dict, np.ndarray)) \
+                or not hasattr(weights, "__iter__"):
+            raise TypeError(f"Sequential '{self.name}'.set_weights expects a list of {expected} "
+                            f"arrays (as get_weights() returns), got {type(weights).__name__}")
+        weights = list(weights)
         if len(weights) != expected:
             raise ValueError(f"Sequential '{self.name}' expects {expected} weight arrays, "
                              f"got {len(weights)}")
-        start = 0
+        # Check every layer's arrays before writing any: a bad list changes nothing.
+        checked, start = [], 0
         for layer in self.layers:
-            layer.set_weights(weights[start:start + len(layer.params)])
+            checked.append(layer.check_weights(weights[start:start + len(layer.params)]))
             start += len(layer.params)
+        for layer, values in zip(self.layers, checked):
+            layer.set_weights(values)
 
     def count_params(self) -> int:
         self._require_built("count_params")

@@ -20,8 +20,9 @@ from typing import Callable
 import numpy as np
 
 from . import callbacks as callbacks_module
-from . import config, losses, metrics as metrics_module, optimizers, utils
-from .data_utils import check_data, check_positive_int, split_validation, unpack_validation
+from . import config, interrupts, losses, metrics as metrics_module, optimizers, utils
+from .data_utils import (check_data, check_inputs, check_nonnegative_int, check_positive_int,
+                         check_verbose, split_validation, unpack_validation)
 
 Array = np.ndarray
 
@@ -80,7 +81,7 @@ class Trainer:
                           sample_weight=None) -> tuple[float, list[Array]]:
         """(loss, dL/dw for every weight), aligned with `get_weights()`; weights unchanged."""
         self._require_compiled("compute_gradients")
-        x, y, sample_weight = check_data(x, y, sample_weight, "compute_gradients")
+        x, y, sample_weight = check_data(x, y, sample_weight, "compute_gradients", self)
         x = self._as_input(x)
         y_pred = self.forward(x, training=training)
         value, grad, carrier = self._compute_loss(y, y_pred, sample_weight, training)
@@ -95,7 +96,10 @@ class Trainer:
         self.backward(grad, carrier)
         # One update over the flat buffers of all weights (the same bits as
         # optimizer.apply(self.gradients(), self.weights), with fewer NumPy calls).
-        self.optimizer.apply_flat(self.flat_gradients(), self.flat_weights, self.weight_shapes)
+        # Ctrl-C waits for the whole update: never half a step (interrupts.py).
+        with interrupts.uninterruptible:
+            self.optimizer.apply_flat(self.flat_gradients(), self.flat_weights,
+                                      self.weight_shapes)
         self._update_metrics(value, y, y_pred, sample_weight)
 
     def train_step(self, x: Array, y, sample_weight=None) -> dict[str, float]:
@@ -145,6 +149,7 @@ class Trainer:
         """The order in which epoch `epoch` visits the samples."""
         return utils.rng().permutation(n_samples) if shuffle else np.arange(n_samples)
 
+    @interrupts.handles_ctrl_c
     def fit(self, x=None, y=None, batch_size: int | None = 32, epochs: int = 1,
             verbose: int | str = "auto", callbacks: list | None = None,
             validation_split: float = 0.0, validation_data: tuple | None = None,
@@ -157,14 +162,17 @@ class Trainer:
         self._require_compiled("fit")
         batch_size = 32 if batch_size is None else batch_size
         check_positive_int(batch_size, "batch_size")
-        x, y, sample_weight = check_data(x, y, sample_weight, "fit")
-        if validation_data is None and validation_split:
+        check_nonnegative_int(epochs, "epochs")
+        check_nonnegative_int(initial_epoch, "initial_epoch")
+        verbose = check_verbose(verbose)
+        # The door: x, y, sample_weight checked against the model and loss, once per call.
+        x, y, sample_weight = check_data(x, y, sample_weight, "fit", self)
+        if validation_data is not None:
+            validation_data = check_data(*unpack_validation(validation_data), "fit", self,
+                                         prefix="validation_data's ")
+        elif validation_split:
             (x, y, sample_weight), validation_data = split_validation(
                 x, y, sample_weight, validation_split)
-        if validation_data is not None:
-            validation_data = check_data(*unpack_validation(validation_data), "validation_data")
-        x = self._as_input(x)
-        verbose = 1 if verbose == "auto" else int(verbose)
         steps = callbacks_module.steps_for(len(x), batch_size)
         extra: list[callbacks_module.Callback] = [callbacks_module.History()]
         if verbose:
@@ -176,7 +184,10 @@ class Trainer:
         batch_begin = cbs.hooked("on_train_batch_begin")
         batch_end = cbs.hooked("on_train_batch_end")
         self.stop_training = False
+        self._initial_epoch = None
         cbs.call("on_train_begin", None)
+        # A callback may move the start (BackupAndRestore resuming), as in Keras.
+        initial_epoch = self._initial_epoch or initial_epoch
         for epoch in range(initial_epoch, epochs):
             self._reset_metrics()
             self.epoch_order = self.epoch_order_for(epoch, len(x), shuffle)
@@ -224,8 +235,8 @@ class Trainer:
         self._require_compiled("evaluate")
         batch_size = 32 if batch_size is None else batch_size
         check_positive_int(batch_size, "batch_size")
-        x, y, sample_weight = check_data(x, y, sample_weight, "evaluate")
-        verbose = 1 if verbose == "auto" else int(verbose)
+        x, y, sample_weight = check_data(x, y, sample_weight, "evaluate", self)
+        verbose = check_verbose(verbose)
         logs = self._evaluate_arrays(x, y, sample_weight, batch_size, verbose)
         return self._as_result(logs, return_dict)
 
@@ -233,8 +244,8 @@ class Trainer:
         """Outputs in inference mode, computed batch by batch, as a floatx array."""
         batch_size = 32 if batch_size is None else batch_size
         check_positive_int(batch_size, "batch_size")
-        x = self._as_input(x)
-        verbose = 1 if verbose == "auto" else int(verbose)
+        x = check_inputs(self, x, "predict", allow_empty=True)
+        verbose = check_verbose(verbose)
         steps = callbacks_module.steps_for(len(x), batch_size)
         bar = callbacks_module.Progbar(steps, verbose) if verbose else None
         outputs = []
@@ -247,11 +258,12 @@ class Trainer:
         return np.concatenate(outputs)
 
     # -- one batch, by hand ----------------------------------------------------------------
+    @interrupts.handles_ctrl_c
     def train_on_batch(self, x, y, sample_weight=None,
                        return_dict: bool = False) -> float | list | dict:
         """One optimizer step on one batch; returns that batch's loss (and metrics)."""
         self._require_compiled("train_on_batch")
-        x, y, sample_weight = check_data(x, y, sample_weight, "train_on_batch")
+        x, y, sample_weight = check_data(x, y, sample_weight, "train_on_batch", self)
         x = self._as_input(x)
         self._reset_metrics()
         return self._as_result(self.train_step(x, y, sample_weight), return_dict)
@@ -260,12 +272,12 @@ class Trainer:
                       return_dict: bool = False) -> float | list | dict:
         """Loss (and metrics) of one batch in inference mode."""
         self._require_compiled("test_on_batch")
-        x, y, sample_weight = check_data(x, y, sample_weight, "test_on_batch")
+        x, y, sample_weight = check_data(x, y, sample_weight, "test_on_batch", self)
         logs = self._evaluate_arrays(x, y, sample_weight, batch_size=len(x))
         return self._as_result(logs, return_dict)
 
     def predict_on_batch(self, x) -> Array:
-        return self(x)
+        return self(check_inputs(self, x, "predict_on_batch"))
 
     def _require_compiled(self, what: str) -> None:
         if self.loss is None:

@@ -20,6 +20,7 @@ import os
 import shutil
 import tempfile
 import urllib.request
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +66,9 @@ def locate(path: str | os.PathLike | None = None) -> Path | None:
 def parse_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:
     """Parse an IDX file: magic (0, 0, dtype code, ndim), ndim big-endian uint32 sizes, data."""
     if len(data) < 4 or data[0] != 0 or data[1] != 0:
-        raise ValueError(f"{source} is not an IDX file (bad magic number {data[:4]!r})")
+        raise ValueError(f"{source} is not an IDX file (bad magic number {data[:4]!r}: an IDX "
+                         "file starts with two zero bytes, a type code and the number of "
+                         "dimensions)")
     dtype_code, ndim = data[2], data[3]
     if dtype_code not in _IDX_DTYPES or ndim == 0:
         raise ValueError(f"{source}: unknown IDX type code 0x{dtype_code:02x} or ndim {ndim}")
@@ -82,33 +85,72 @@ def parse_idx(data: bytes, source: str = "<bytes>") -> np.ndarray:
 
 
 def read_idx_gz(file: str | os.PathLike, sha256: str | None = None) -> np.ndarray:
-    """Read a gzipped IDX file, checking the SHA-256 of its content when given."""
+    """Read a gzipped IDX file, checking the SHA-256 of its content when given.
+
+    A damaged file (truncated or corrupt gzip, not an IDX file, other content than
+    expected) raises ValueError naming the file and the problem; a missing one,
+    FileNotFoundError."""
     try:
         with gzip.open(file, "rb") as f:
             data = f.read()
-    except (OSError, EOFError) as err:
-        raise ValueError(f"{file} is not a readable gzip file: {err}") from err
-    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
-        raise ValueError(f"{file}: content SHA-256 {hashlib.sha256(data).hexdigest()} does not "
-                         f"match the expected {sha256}; delete the file and load again")
-    return parse_idx(data, str(file))
+    except FileNotFoundError:
+        raise
+    except EOFError:
+        raise ValueError(f"{file} is truncated: its gzip stream ends before the end "
+                         "(an interrupted download or copy?)") from None
+    except (OSError, zlib.error) as err:      # gzip.BadGzipFile is an OSError
+        raise ValueError(f"{file} is not a readable gzip file ({err})") from None
+    array = parse_idx(data, str(file))        # structural damage first: the clearer message
+    if sha256 is not None:
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != sha256:
+            raise ValueError(f"{file}: content SHA-256 {digest} does not match the expected "
+                             f"{sha256} (the file is damaged, or is not this data set's file)")
+    return array
+
+
+def _advice(folder: Path) -> str:
+    """What to do about a damaged file found in `folder`."""
+    if folder == keras_cache_dir():
+        return ("Delete it and load again: load_data() downloads a fresh copy into the Keras "
+                "cache")
+    if folder == Path(SYSTEM_DIR):
+        return ("Reinstall the Debian package: apt-get install --reinstall "
+                "dataset-fashion-mnist")
+    return "Replace it with an intact copy, or delete it so that load_data() looks elsewhere"
 
 
 def download(dest: str | os.PathLike | None = None, base_url: str = BASE_URL) -> Path:
-    """Fetch the four files into `dest` (default: the Keras cache), verifying each.
+    """Fetch the missing files of the four into `dest` (default: the Keras cache).
 
-    Each file goes to a temporary name and is renamed only once verified."""
+    Each file goes to a hidden temporary file beside its destination and takes its name
+    only once verified (gzip intact, IDX header sound, SHA-256 of the content as
+    expected). A failed, damaged or interrupted (Ctrl-C) download leaves nothing behind:
+    no partial file ever sits in the cache under a real name."""
     dest = Path(dest) if dest is not None else keras_cache_dir()
     dest.mkdir(parents=True, exist_ok=True)
     for name, sha256 in FILES.items():
         target = dest / name
         if target.is_file():
             continue
-        fd, tmp = tempfile.mkstemp(dir=dest, suffix=".part")
+        url = base_url + name
+        fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{name}.", suffix=".part")
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(base_url + name) as response:
-                shutil.copyfileobj(response, out)
-            read_idx_gz(tmp, sha256)                          # raises if corrupt
+            try:
+                with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url) as response:
+                    shutil.copyfileobj(response, out)
+            except OSError as err:                 # urllib's URLError is an OSError
+                reason = getattr(err, "reason", err)
+                raise OSError(f"Could not download {url} ({reason}); nothing was saved in "
+                              f"{dest}. Check the connection, or copy the four Fashion-MNIST "
+                              "files there by hand") from None
+            try:
+                read_idx_gz(tmp, sha256)
+            except ValueError as err:
+                problem = str(err).replace(f"{tmp}: ", "").replace(tmp, "the file")
+                raise ValueError(f"Downloaded {url} is damaged: {problem}. Nothing was saved "
+                                 f"in {dest}; try again later, or copy an intact {name} "
+                                 "there by hand") from None
             os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):
@@ -127,7 +169,12 @@ def load_data(path: str | os.PathLike | None = None, download_if_missing: bool =
                 + "; install the Debian package dataset-fashion-mnist, set SCRATCHNN_DATA, "
                   "or allow the download")
         folder = download()
-    arrays = {name: read_idx_gz(folder / name, sha) for name, sha in FILES.items()}
+    arrays = {}
+    for name, sha256 in FILES.items():
+        try:
+            arrays[name] = read_idx_gz(folder / name, sha256)
+        except ValueError as err:
+            raise ValueError(f"Fashion-MNIST: {err}. {_advice(folder)}.") from None
     x_train, y_train = arrays["train-images-idx3-ubyte.gz"], arrays["train-labels-idx1-ubyte.gz"]
     x_test, y_test = arrays["t10k-images-idx3-ubyte.gz"], arrays["t10k-labels-idx1-ubyte.gz"]
     if len(x_train) != len(y_train) or len(x_test) != len(y_test):

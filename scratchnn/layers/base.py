@@ -103,17 +103,33 @@ class Layer:
         return [w.copy() for w in self.params.values()]
 
     def set_weights(self, weights: list) -> None:
-        """Copy `weights` into the parameters in place, checking count and shapes."""
+        """Copy `weights` into the parameters in place. Count, shapes and values are all
+        checked first (check_weights): on any error the layer is left as it was."""
+        for param, value in zip(self.params.values(), self.check_weights(weights)):
+            param[...] = value
+
+    def check_weights(self, weights: list) -> list[np.ndarray]:
+        """`weights` as arrays ready for set_weights, or a ValueError/TypeError naming this
+        layer and the weight: one array of numbers per parameter, of the parameter's shape
+        (NaN and inf are accepted, as in Keras)."""
+        from ..data_utils import as_numeric_array
+
+        if weights is None or isinstance(weights, (str, bytes, dict, np.ndarray)) \
+                or not hasattr(weights, "__iter__"):
+            raise TypeError(f"Layer '{self.name}' expects a list of {len(self.params)} weight "
+                            f"arrays, got {type(weights).__name__}")
         weights = list(weights)
         if len(weights) != len(self.params):
             raise ValueError(f"Layer '{self.name}' expects {len(self.params)} weight arrays "
                              f"{[w.shape for w in self.params.values()]}, got {len(weights)}")
+        values = []
         for (name, param), value in zip(self.params.items(), weights):
-            value = np.asarray(value)
+            value = as_numeric_array(value, f"weight '{name}'", f"Layer '{self.name}'")
             if value.shape != param.shape:
                 raise ValueError(f"Layer '{self.name}' weight '{name}' has shape {param.shape}, "
                                  f"got {value.shape}")
-            param[...] = value
+            values.append(value)
+        return values
 
     def count_params(self) -> int:
         return int(sum(w.size for w in self.params.values()))
