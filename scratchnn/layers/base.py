@@ -45,7 +45,25 @@ class Layer:
         """Create the weights for inputs of `input_shape` (batch dimension first)."""
         self.input_shape = tuple(input_shape)
         self.output_shape = self.compute_output_shape(self.input_shape)
+        size = sum(w.size for w in self.params.values())
+        self.pack_into(np.empty(size, config.floatx()), np.zeros(size, config.floatx()))
         self.built = True
+
+    def pack_into(self, weight_block: np.ndarray, grad_block: np.ndarray) -> None:
+        """Keep all parameters end to end, in order, in the flat `weight_block` (and their
+        gradients in `grad_block`): `params[name]` become views of it.
+
+        So a layer's weights are always one contiguous block [kernel, bias], which lets
+        Conv2D treat them as one (K + 1, F) matrix, and lets a model lay the blocks of all
+        its layers end to end in one buffer (model.py). Values are copied in."""
+        offset = 0
+        for name, value in list(self.params.items()):
+            weight = weight_block[offset:offset + value.size].reshape(value.shape)
+            weight[...] = value
+            self.params[name] = weight
+            self.grads[name] = grad_block[offset:offset + value.size].reshape(value.shape)
+            offset += value.size
+        self.weight_block, self.grad_block = weight_block, grad_block
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return tuple(input_shape)
