@@ -289,3 +289,11 @@ def test_a_float64_model_asks_for_float64_first(tmp_path):
                                                  for layer in ls])
     with pytest.raises(ValueError, match=r"set_floatx\('float64'\) before loading"):
         snn.models.load_model(path)
+
+
+def test_a_config_asking_for_more_weights_than_the_file_holds_is_refused_unbuilt(tmp_path):
+    """units=10**9 would allocate (and initialise) 4 GB before any shape check."""
+    path = keras_file(tmp_path, _set(3, "units", 10**9))
+    with pytest.raises(ValueError, match=r"describes .* weights .* but the weights file holds "
+                                         r"only .* bytes"):
+        snn.models.load_model(path)

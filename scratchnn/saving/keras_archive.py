@@ -15,7 +15,7 @@ import datetime
 import io
 import json
 
-from . import h5, keras_compile, keras_config
+from . import h5, keras_compile, keras_config, keras_config_reader
 from .atomic import atomic_write
 from .state import InvalidFile, restore
 
@@ -97,7 +97,8 @@ def load_keras(path: str, compile: bool = True):
     archive = _Archive(path)
     try:
         cfg = archive.config()
-        model = keras_config.model_from_keras(cfg, path)
+        model = keras_config_reader.model_from_keras(
+            cfg, path, weights_bytes=archive.zf.getinfo(WEIGHTS).file_size)
         if compile:
             keras_compile.compile_from_keras(model, cfg.get("compile_config"), path)
         if model.built:
