@@ -1,125 +1,126 @@
-"""Time scratchnn and Keras on the same models, side by side, in one run.
+"""Time scratchnn and Keras on the tutorials' six seed models, side by side, in one run.
 
-    python benchmarks/bench.py [--repeats 3] [--out benchmarks/results]   (or: make bench)
+    scratchnn bench                 (or: make bench; python -m benchmarks.bench)
+    scratchnn bench --quick         a few seconds on small slices (what the tests run)
+    scratchnn bench --profile cnn-t4     where one training step's time goes
 
-For each model both engines train the same number of batches (batch 32, shuffle off)
-and predict the same images; each timing is the best of `--repeats` runs after one
-warm-up (Keras traces its functions then). The result is the RATIO of the two times
-in this run: never compare a number with one from another day or machine. The BLAS
-configuration NumPy ran with is recorded (threadpoolctl), as are OPENBLAS_* variables.
+For every seed model both engines train (batch 32) and predict (batch 256) the same data,
+interleaved, min / median / max of `--repeats` runs after a warm-up (timing.py). Then the
+FLOPs of each step beside this machine's matmul speed for the same products (flops.py),
+import time and peak memory in fresh processes (machine.py), and cost against batch size
+and width (scaling.py). Results: benchmarks/results/latest.{json,md} and PNG charts.
+Compare ratios from the same run only, never a number from another day or machine.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
+if __package__ in (None, ""):                       # run as a script: python benchmarks/bench.py
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    __package__ = "benchmarks"
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-import scratchnn as snn  # noqa: E402
+from . import flops, machine, models, report, scaling, timing  # noqa: E402
 
-
-def models(L):
-    """name -> (layer list builder, input shape, training images): the tutorials' models."""
-    return {
-        "MLP 350-10 (T3)": (lambda: [L.Flatten(), L.Dense(350, activation="relu"),
-                                     L.Dense(10, activation="softmax")], (28, 28), 12800),
-        "MLP 100-50-10 (T1)": (lambda: [L.Flatten(), L.Dense(100, activation="relu"),
-                                        L.Dense(50, activation="relu"),
-                                        L.Dense(10, activation="softmax")], (28, 28), 12800),
-        "CNN 542,230 (T3)": (lambda: [L.Conv2D(32, (3, 3), activation="relu"),
-                                      L.MaxPooling2D((2, 2)), L.Flatten(),
-                                      L.Dense(100, activation="relu"),
-                                      L.Dense(10, activation="softmax")], (28, 28, 1), 3200),
-        "CNN 31,626 (T4)": (lambda: [L.Conv2D(32, 5, activation="relu"), L.MaxPooling2D(),
-                                     L.Conv2D(32, 4, activation="relu", padding="same"),
-                                     L.MaxPooling2D(), L.Conv2D(32, 3, activation="relu"),
-                                     L.Flatten(), L.Dropout(0.5), L.Dense(10),
-                                     L.Activation("softmax")], (28, 28, 1), 3200),
-    }
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+# (training samples per run, epochs, predicted images) of the full run; --quick uses slices.
+FULL_WORK = {"circles": (800, 4, 800), "mlp-4-4-10": (12800, 1, 12800),
+             "mlp-350-10": (6400, 1, 12800), "mlp-100-50-10": (6400, 1, 12800),
+             "cnn-conv32": (1600, 1, 2560), "cnn-t4": (1600, 1, 2560)}
+QUICK_WORK = {name: (64, 1, 256) for name in FULL_WORK}
 
 
-def best_time(fn, repeats: int) -> float:
-    fn()                                                   # warm-up (Keras traces here)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def run(quick: bool = False, repeats: int | None = None, out_dir: str = RESULTS,
+        names: list[str] | None = None, sweep: bool = True, processes: bool = True,
+        command: str = "scratchnn bench") -> dict:
+    import keras  # noqa: F401  (fail early, with the real message, if Keras is missing)
 
-
-def blas_info() -> dict:
-    try:
-        from threadpoolctl import threadpool_info
-        pools = [{k: p.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
-                 for p in threadpool_info()]
-    except ImportError:
-        pools = "threadpoolctl not installed"
-    return {"threadpools": pools,
-            "env": {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS", "OMP_"))}}
-
-
-def run(repeats: int, out_dir: str) -> dict:
-    import keras
-    (x, y), _ = snn.datasets.fashion_mnist.load_data()
-    x = x / np.float32(255)
-    rows = []
-    for name, (build, shape, n) in models(snn.layers).items():
-        xs, ys = x[:n].reshape(n, *shape), y[:n]
-        snn.utils.set_random_seed(0)
-        model = snn.Sequential([snn.Input(shape), *build()])
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-        from tf_reference import to_keras
-        twin = to_keras(model)
-        steps = n // 32
-        timings = {
-            "train": (best_time(lambda: model.fit(xs, ys, epochs=1, shuffle=False, verbose=0),
-                                repeats),
-                      best_time(lambda: twin.fit(xs, ys, epochs=1, shuffle=False, verbose=0),
-                                repeats)),
-            "predict": (best_time(lambda: model.predict(xs, batch_size=256, verbose=0), repeats),
-                        best_time(lambda: twin.predict(xs, batch_size=256, verbose=0), repeats)),
-        }
-        for what, (ours, theirs) in timings.items():
-            rows.append({"model": name, "what": what, "images": n, "steps": steps,
-                         "scratchnn_s": ours, "keras_s": theirs, "ratio": ours / theirs})
-            print(f"{name:22s} {what:8s} scratchnn {ours:7.3f}s  keras {theirs:7.3f}s  "
-                  f"ratio {ours / theirs:5.2f}", flush=True)
-    result = {"rows": rows, "blas": blas_info(), "numpy": np.__version__,
-              "keras": keras.__version__, "python": platform.python_version(),
-              "machine": platform.machine(), "cpus": os.cpu_count(), "repeats": repeats,
-              "when": time.strftime("%Y-%m-%d %H:%M:%S")}
-    os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, "latest.json"), "w") as f:
-        json.dump(result, f, indent=2, default=str)
-    table = ["| model | work | scratchnn (s) | Keras (s) | scratchnn / Keras |",
-             "|---|---|---|---|---|"]
-    table += [f"| {r['model']} | {r['what']} ({r['images']} images, batch "
-              f"{32 if r['what'] == 'train' else 256}) | {r['scratchnn_s']:.3f} | "
-              f"{r['keras_s']:.3f} | {r['ratio']:.2f} |" for r in rows]
-    with open(os.path.join(out_dir, "latest.md"), "w") as f:
-        f.write(f"# scratchnn vs Keras timings ({result['when']}, {result['cpus']} CPUs)\n\n"
-                "Produced by `make bench` (`python benchmarks/bench.py`). Best of "
-                f"{repeats} runs after a warm-up; compare the ratios only.\n\n"
-                + "\n".join(table) + f"\n\nBLAS: {json.dumps(result['blas'])}\n")
-    print("\n".join(table))
+    repeats = repeats or (1 if quick else 7)
+    names = names or list(models.SPECS)
+    work = QUICK_WORK if quick else FULL_WORK
+    result = {"command": command, "quick": quick, "repeats": repeats,
+              "load_before": machine.load_average(), "machine": machine.describe(),
+              "rows": [], "hardware": [], "warnings": []}
+    start = time.perf_counter()
+    for name in names:
+        spec = models.SPECS[name]
+        n_train, epochs, n_predict = work[name]
+        rows = timing.compare(spec, n_train, n_predict, repeats, epochs=epochs)
+        result["rows"] += rows
+        for r in rows:
+            print(f"{spec.title:34s} {r['work']:7s} scratchnn {r['scratchnn_ms']['min']:8.3f}"
+                  f"  keras {r['keras_ms']['min']:8.3f} {r['unit']:18s} speed-up "
+                  f"{r['speedup']:5.2f}x (median {r['speedup_median']:.2f}x)", flush=True)
+        import scratchnn as snn
+        hw = flops.hardware(models.build(spec, snn), repeats=2 if quick else 5)
+        result["hardware"].append(report.hardware_entry(spec, rows, hw))
+    if processes:
+        print("fresh processes: import time and peak memory", flush=True)
+        n_imports = 1 if quick else 5
+        result["processes"] = {
+            "import": {"scratchnn": machine.import_seconds("scratchnn", n_imports),
+                       "keras": machine.import_seconds("keras", n_imports)},
+            "rss": {label: {engine: machine.peak_rss_training(engine, model, samples)[
+                "peak_rss_mb"] for engine in ("scratchnn", "keras")}
+                for label, model, samples in (
+                    [("circles 4-4-1, 800 points", "circles", 800)] if quick else
+                    [("CNN conv32, 6,400 Fashion images", "cnn-conv32", 6400),
+                     ("MLP 350-10, 60,000 Fashion images", "mlp-350-10", 60000)])}}
+    if sweep:
+        print("scaling sweep", flush=True)
+        result["scaling"] = scaling.sweep(quick, repeats=1 if quick else 3)
+    result["load_after"] = machine.load_average()
+    result["seconds"] = time.perf_counter() - start
+    for when in ("before", "after"):
+        if machine.busy(result[f"load_{when}"]):
+            result["warnings"].append(
+                f"the machine was busy {when} the run (1-minute load average "
+                f"{result[f'load_{when}']:.2f} on {os.cpu_count()} CPUs): timings are "
+                "disturbed; run again on a quiet machine")
+    if quick:
+        result["warnings"].append("--quick run: tiny slices and one repeat, for testing the "
+                                  "benchmark itself; its numbers mean nothing")
+    report.write(result, out_dir)
+    print(report.markdown(result))
+    print(f"written: {out_dir}/latest.json, latest.md, " + ", ".join(result["charts"]))
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="scratchnn bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    parser = argparse.ArgumentParser(prog="scratchnn bench", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser.add_argument("--quick", action="store_true",
+                        help="small slices, one repeat: checks the benchmark runs (seconds)")
+    parser.add_argument("--repeats", type=int, help="timed runs per engine (default 7)")
+    parser.add_argument("--out", default=RESULTS, help="folder for the results")
+    parser.add_argument("--models", help="comma-separated subset of: " + ", ".join(models.SPECS))
+    parser.add_argument("--no-scaling", action="store_true", help="skip the scaling sweep")
+    parser.add_argument("--no-processes", action="store_true",
+                        help="skip import time and peak memory (fresh processes)")
+    parser.add_argument("--profile", metavar="MODEL", choices=list(models.SPECS),
+                        help="print where one training step of MODEL spends its time")
     args = parser.parse_args(argv)
-    run(args.repeats, args.out)
+    if args.profile:
+        from .profile_step import profile
+        profile(args.profile)
+        return 0
+    names = args.models.split(",") if args.models else None
+    unknown = [n for n in names or [] if n not in models.SPECS]
+    if unknown:
+        parser.error(f"unknown model(s) {unknown}; choose from {list(models.SPECS)}")
+    try:
+        run(args.quick, args.repeats, args.out, names, not args.no_scaling,
+            not args.no_processes, command="scratchnn bench" + (" --quick" if args.quick else ""))
+    except ImportError as err:
+        print(f"scratchnn bench compares with Keras and needs TensorFlow "
+              f"(pip install -e '.[tf,bench]'): {err}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -1,0 +1,88 @@
+"""Side-by-side timing of scratchnn and Keras on the same model, data and batch size.
+
+Keras on a 2-core CPU is bimodal (the same epoch can take 17 or 34 ms/step back to back),
+and the machine may be shared, so one timing means little. Each measurement here:
+- warms both engines up first (Keras traces its tf.functions then);
+- then runs the two engines INTERLEAVED, alternating which goes first, `repeats` times;
+- keeps every run, and reports minimum, median and maximum per engine; the headline
+  speed-up is Keras's minimum over scratchnn's minimum (the least disturbed runs).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Callable
+
+from . import models
+
+
+def _seconds(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def interleaved(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
+    """{engine: [seconds of each run]}: one warm-up each, then `repeats` rounds in which
+    every engine runs once, the starting engine alternating from round to round."""
+    names = list(runs)
+    for name in names:
+        runs[name]()                                           # warm-up
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(repeats):
+        order = names if r % 2 == 0 else names[::-1]
+        for name in order:
+            times[name].append(_seconds(runs[name]))
+    return times
+
+
+def stats(seconds: list[float], per: int) -> dict[str, float]:
+    """min / median / max of `seconds`, each divided by `per` (steps or images), in ms."""
+    values = [s / per * 1e3 for s in seconds]
+    return {"min": min(values), "median": statistics.median(values), "max": max(values),
+            "runs": values}
+
+
+def compare(spec: models.Spec, n_train: int, n_predict: int, repeats: int,
+            epochs: int = 1) -> list[dict]:
+    """Train (batch 32, `epochs` epochs of `n_train` samples, shuffle off) and predict
+    (batch 256 over `n_predict` samples) on both engines. One row per kind of work."""
+    import scratchnn as snn
+    from tf_reference import to_keras
+
+    x, y = models.data(spec, max(n_train, n_predict))
+    snn.utils.set_random_seed(0)
+    ours = models.build(spec, snn)
+    theirs = to_keras(ours)          # same layers, initial weights, loss and optimizer
+    xt, yt = x[:n_train], y[:n_train]
+    steps = epochs * -(-n_train // 32)
+    rows = []
+    work = {
+        "train": ({"scratchnn": lambda: ours.fit(xt, yt, batch_size=32, epochs=epochs,
+                                                 shuffle=False, verbose=0),
+                   "keras": lambda: theirs.fit(xt, yt, batch_size=32, epochs=epochs,
+                                               shuffle=False, verbose=0)}, steps, "step"),
+        "predict": ({"scratchnn": lambda: ours.predict(x[:n_predict], batch_size=256, verbose=0),
+                     "keras": lambda: theirs.predict(x[:n_predict], batch_size=256, verbose=0)},
+                    n_predict / 256, "256 images"),
+    }
+    for what, (runs, per, unit) in work.items():
+        times = interleaved(runs, repeats)
+        ours_ms, theirs_ms = stats(times["scratchnn"], per), stats(times["keras"], per)
+        rows.append({
+            "model": spec.name, "title": spec.title, "work": what, "unit": f"ms per {unit}",
+            "samples": n_train if what == "train" else n_predict,
+            "batch_size": 32 if what == "train" else 256, "epochs": epochs if what == "train" else 1,
+            "scratchnn_ms": ours_ms, "keras_ms": theirs_ms,
+            "speedup": theirs_ms["min"] / ours_ms["min"],
+            "speedup_median": theirs_ms["median"] / ours_ms["median"],
+            "target": spec.targets.get(what)})
+    return rows
+
+
+def per_step(fn: Callable[[], object], steps: float, repeats: int) -> float:
+    """Best ms per step of `fn` (which runs `steps` steps) over `repeats` runs after a
+    warm-up: for the scaling sweeps, where each point is measured on its own."""
+    fn()
+    return min(_seconds(fn) for _ in range(repeats)) / steps * 1e3
