@@ -2,27 +2,35 @@
 (Ctrl-C, a crash, a killed job) resumes where it stopped when run again.
 
     backup = BackupAndRestore("backup/")
-    model.fit(x, y, epochs=100, callbacks=[backup])   # interrupted during epoch 37
-    model.fit(x, y, epochs=100, callbacks=[backup])   # restores epoch 36's end, runs 37..99
+    model.fit(x, y, epochs=100, callbacks=[backup])   # Ctrl-C during "Epoch 38/100"
+    model.fit(x, y, epochs=100, callbacks=[backup])   # restores the end of epoch 37,
+                                                      # trains epochs 38 to 100
 
 At every epoch end it writes, in backup_dir, `latest.weights.h5` (weights AND optimizer
-state: slots, iterations, learning rate) and `training_metadata.json` ({"epoch": number
-of epochs completed, ...}). At the start of fit, if they exist, it loads them and fit
-starts at that epoch (`model._initial_epoch`, Keras's protocol). With the same data and
-shuffle=False (or a seeded shuffle), the resumed run ends with exactly the weights of
-an uninterrupted one. After a fit that ends normally (EarlyStopping included), the
-backup is deleted.
+state: slots, iterations, learning rate; `latest.weights.npz` where h5py is missing)
+and `training_metadata.json` ({"epoch": number of epochs completed, ...}). At the start
+of fit, if they exist, it loads them and fit starts at that epoch (`model._initial_epoch`,
+Keras's protocol). With the same data and shuffle=False (or a seeded shuffle), the
+resumed run ends with exactly the weights of an uninterrupted one. After a fit that
+ends normally (EarlyStopping and TerminateOnNaN stops included), the backup is deleted.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
 
 from .. import interrupts
 from .base import Callback
+
+
+def _weights_file_name() -> str:
+    """Keras's `latest.weights.h5`; where h5py (an optional extra) is not installed, the
+    same content in scratchnn's NumPy format, `latest.weights.npz`."""
+    return "latest.weights.h5" if importlib.util.find_spec("h5py") else "latest.weights.npz"
 
 
 def _sha256(path: str) -> str:
@@ -64,7 +72,7 @@ class BackupAndRestore(Callback):
         self.save_freq = save_freq
         self.double_checkpoint = double_checkpoint
         self.delete_checkpoint = delete_checkpoint
-        self._weights_path = os.path.join(self.backup_dir, "latest.weights.h5")
+        self._weights_path = os.path.join(self.backup_dir, _weights_file_name())
         self._training_metadata_path = os.path.join(self.backup_dir, "training_metadata.json")
         self._prev_weights_path = self._weights_path + ".bkp"
         self._prev_training_metadata_path = self._training_metadata_path + ".bkp"
