@@ -28,7 +28,7 @@ L = snn.layers
 PREDICT = dict(rtol=1e-6, atol=1e-7)
 
 
-# -- the models ---------------------------------------------------------------------------------
+# -- the models -------------------------------------------------------------------------------
 def seed_models():
     """name -> (input shape, layers, compile kwargs, label kind)."""
     adam = dict(optimizer="adam", metrics=["accuracy"])
@@ -104,7 +104,7 @@ def no_dropout(model):
     return model
 
 
-# -- comparisons ----------------------------------------------------------------------------------
+# -- comparisons ------------------------------------------------------------------------------
 def keras_optimizer_state(k):
     return [np.asarray(v) for v in k.optimizer.variables]
 
@@ -138,7 +138,7 @@ def step(model_or_keras, x, y):
     model_or_keras.fit(x, y, batch_size=len(x), epochs=1, shuffle=False, verbose=0)
 
 
-# -- both directions, every model ------------------------------------------------------------------
+# -- both directions, every model -------------------------------------------------------------
 @pytest.mark.parametrize("name", list(seed_models()))
 def test_files_round_trip_with_keras_both_ways(name, tmp_path):
     model, (x, y) = build(name)
@@ -208,7 +208,7 @@ def test_a_keras_model_compiled_but_never_trained_loads_here(tmp_path):
     assert_exactly_equal(model.get_weights(), k.get_weights(), "weight")
 
 
-# -- what scratchnn refuses, in files Keras wrote ----------------------------------------------------
+# -- what scratchnn refuses, in files Keras wrote ---------------------------------------------
 def _keras(*layer_list, shape=(6, 6, 2)):
     return keras.Sequential([keras.Input(shape), *layer_list])
 
@@ -222,7 +222,8 @@ def _keras(*layer_list, shape=(6, 6, 2)):
     (lambda: _keras(keras.layers.Conv2D(2, 3, data_format="channels_first", name="cf"),
                     shape=(2, 6, 6)),
      r"'cf' \(Conv2D\): option data_format='channels_first'"),
-    (lambda: _keras(keras.layers.Conv2D(2, 3, groups=2, name="g")), r"'g' \(Conv2D\): option groups=2"),
+    (lambda: _keras(keras.layers.Conv2D(2, 3, groups=2, name="g")),
+     r"'g' \(Conv2D\): option groups=2"),
     (lambda: _keras(keras.layers.Flatten(), keras.layers.Dense(2, activation="gelu", name="act")),
      r"'act' \(Dense\): activation 'gelu' is not supported"),
     (lambda: keras.Model(*(lambda i: (i, keras.layers.Dense(2)(i)))(keras.Input((3,)))),

@@ -64,7 +64,7 @@ def assert_same_optimizer_state(a, b):
         np.testing.assert_array_equal(x, y)
 
 
-# -- round trips --------------------------------------------------------------------------
+# -- round trips ------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", FORMATS)
 def test_weights_and_optimizer_state_round_trip_exactly(tmp_path, name):
     x, y = data()
@@ -154,7 +154,7 @@ def test_scratchnn_first_npz_format_still_loads(tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
-# -- exact resumption -----------------------------------------------------------------------
+# -- exact resumption -------------------------------------------------------------------------
 OPTIMIZERS = {"adam": lambda: snn.optimizers.Adam(0.02),
               "amsgrad": lambda: snn.optimizers.Adam(0.01, amsgrad=True),
               "sgd_nesterov": lambda: snn.optimizers.SGD(0.1, momentum=0.9, nesterov=True),
@@ -194,7 +194,7 @@ def test_resuming_from_a_file_gives_the_uninterrupted_run_bit_for_bit(tmp_path, 
     assert_same_optimizer_state(whole, second)
 
 
-# -- Keras's layouts ------------------------------------------------------------------------
+# -- Keras's layouts --------------------------------------------------------------------------
 def test_weights_h5_has_keras_groups_named_by_class_with_the_layer_name_as_attribute(tmp_path):
     model = mlp()
     model.fit(*data(), epochs=1, verbose=0)
@@ -256,7 +256,7 @@ def test_a_users_own_metric_is_left_out_with_a_warning(tmp_path):
     assert snn.models.load_model(tmp_path / "m.keras")._metric_ids == ["accuracy"]
 
 
-# -- optimizer state edge cases ----------------------------------------------------------------
+# -- optimizer state edge cases ---------------------------------------------------------------
 def test_a_never_trained_optimizer_is_saved_as_iterations_and_learning_rate_only(tmp_path):
     """Keras writes [iterations, learning_rate] for an optimizer without slots yet; loading
     that into a trained optimizer restarts its slots from zero."""
@@ -294,7 +294,7 @@ def test_set_variables_builds_slots_and_checks_everything_first():
     assert_same_optimizer_state(source, model)
 
 
-# -- file names and the optional h5py ----------------------------------------------------------
+# -- file names and the optional h5py ---------------------------------------------------------
 @pytest.mark.parametrize("name", ["w.h5", "w.hdf5", "w.pt", "weights", "w.weights.json"])
 def test_unknown_weight_suffixes_are_refused_with_the_known_ones(tmp_path, name):
     model = mlp()

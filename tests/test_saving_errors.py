@@ -37,8 +37,9 @@ def save(model, path):
 
 
 def snapshot(model):
-    return [w.copy() for w in model.get_weights()] + [
-        np.array(v, copy=True) for v in (model.optimizer.variables if model.optimizer.built else [])]
+    optimizer_state = model.optimizer.variables if model.optimizer.built else []
+    return [w.copy() for w in model.get_weights()] + [np.array(v, copy=True)
+                                                      for v in optimizer_state]
 
 
 def assert_unchanged(model, before):
@@ -54,8 +55,10 @@ def _fail_midway(*args, **kwargs):
 
 
 def _savez_half_then_fail(monkeypatch):
-    monkeypatch.setattr(npz_module.np, "savez",
-                        lambda f, **arrays: (f.write(b"PK\x03\x04 half an archive"), _fail_midway()))
+    def savez(f, **arrays):
+        f.write(b"PK\x03\x04 half an archive")
+        _fail_midway()
+    monkeypatch.setattr(npz_module.np, "savez", savez)
 
 
 def _zip_fails_after_config(monkeypatch):
@@ -108,7 +111,7 @@ def test_saved_files_get_ordinary_permissions_not_private_ones(tmp_path):
     assert (tmp_path / "w.weights.npz").stat().st_mode & 0o777 == 0o666 & ~umask
 
 
-# -- missing, damaged and wrong-kind files ---------------------------------------------------------
+# -- missing, damaged and wrong-kind files ----------------------------------------------------
 @pytest.mark.parametrize("name", WEIGHT_FILES)
 def test_a_missing_file_raises_file_not_found_naming_it(tmp_path, name):
     with pytest.raises(FileNotFoundError, match=name):
@@ -175,7 +178,7 @@ def test_a_keras_archive_with_broken_json_names_the_member(tmp_path):
         snn.models.load_model(tmp_path / "m.keras")
 
 
-# -- a file for another model -------------------------------------------------------------------------
+# -- a file for another model -----------------------------------------------------------------
 @pytest.mark.parametrize("name", WEIGHT_FILES)
 def test_a_file_for_wider_layers_names_layer_weight_and_both_shapes(tmp_path, name):
     save(trained(units=4), tmp_path / name)
@@ -210,7 +213,7 @@ def test_all_or_nothing_a_matching_first_layer_is_not_loaded_when_a_later_one_fa
     assert_unchanged(model, before)
 
 
-# -- what load_model refuses, by name -----------------------------------------------------------------
+# -- what load_model refuses, by name ---------------------------------------------------------
 def keras_file(tmp_path, edit):
     """A scratchnn-written .keras archive whose config.json `edit` then changes."""
     path = tmp_path / "m.keras"

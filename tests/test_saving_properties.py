@@ -73,7 +73,7 @@ def check_load(path: Path, load_model: bool = False) -> None:
         assert all(np.array_equal(a, b) for a, b in zip(before, after))
 
 
-# -- damaged bytes ------------------------------------------------------------------------------
+# -- damaged bytes ----------------------------------------------------------------------------
 damage = st.one_of(
     st.tuples(st.just("truncate"), st.floats(0, 1)),
     st.tuples(st.just("flip"), st.lists(st.tuples(st.floats(0, 1), st.integers(1, 255)),
@@ -106,7 +106,7 @@ def test_damaged_files_load_or_raise_an_error_naming_the_file(name, how):
             check_load(path, load_model=True)
 
 
-# -- random contents in a well-formed file --------------------------------------------------------
+# -- random contents in a well-formed file ----------------------------------------------------
 dtypes = st.sampled_from(["float32", "float64", "int64", "bool", "complex64", "S3"])
 arrays = st.builds(lambda shape, dtype: np.zeros(shape, dtype),
                    st.lists(st.integers(0, 4), max_size=4).map(tuple), dtypes)
@@ -158,7 +158,7 @@ def test_random_weight_lists_in_an_npz_file_load_or_raise_a_named_error(layer_gr
         check_load(path)
 
 
-# -- random values in config.json -----------------------------------------------------------------
+# -- random values in config.json -------------------------------------------------------------
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-3, 40) | st.floats(-2, 2) | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,

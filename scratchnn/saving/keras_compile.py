@@ -129,7 +129,7 @@ def _check_rest(cfg: dict, defaults: dict, what: str, fail) -> None:
     """Options scratchnn lacks must be off: at their 'off' value, or None."""
     for key, value in cfg.items():
         off = defaults.get(key)
-        if value is not None and value != off and not (key == "ema_momentum"):
+        if value is not None and value != off:
             raise fail(f"{what}: option {key}={value!r} is not supported by scratchnn")
 
 
@@ -156,6 +156,7 @@ def optimizer_from_keras(entry, fail):
     name = cfg.pop("name", None)
     if use_ema := cfg.get("use_ema"):
         raise fail(f"{what}: option use_ema={use_ema!r} is not supported by scratchnn")
+    cfg.pop("ema_momentum", None)                       # meaningful only with use_ema
     _check_rest(cfg, {**_OPTIMIZER_BASE, "is_legacy_optimizer": False, "decay": 0.0}, what, fail)
     try:
         opt = cls(**kwargs) if name is None else cls(**kwargs, name=str(name))
@@ -184,7 +185,8 @@ def loss_from_keras(entry, fail):
               if key in cfg and key in (*_LOSS_KEYS[cls], "reduction", "name")}
     if cfg.pop("axis", -1) != -1:
         raise fail(f"loss {class_name}: only axis=-1 is supported")
-    _check_rest(cfg, {"dtype": None}, f"loss {class_name}", fail)
+    cfg.pop("dtype", None)                              # scratchnn computes in floatx
+    _check_rest(cfg, {}, f"loss {class_name}", fail)
     try:
         return cls(**kwargs)
     except (ValueError, TypeError) as err:
@@ -192,6 +194,8 @@ def loss_from_keras(entry, fail):
 
 
 def metric_from_keras(entry, fail):
+    if isinstance(entry, dict) and entry.get("class_name") == "function":
+        entry = entry.get("config")                     # e.g. keras.metrics.mae, by name
     if isinstance(entry, str):
         try:
             if entry.lower() not in ("accuracy", "acc"):

@@ -33,13 +33,14 @@ def keras_object(module: str, class_name: str, cfg: dict) -> dict:
     return {"module": module, "class_name": class_name, "config": cfg, "registered_name": None}
 
 
-# -- initializers: the randomness helper's serialize/deserialize, with a fallback ----------
-# FALLBACK for initializers that still serialize to a plain name ("glorot_uniform"):
-# the Keras class for each, and back. Used only when `initializers.serialize` returns a
-# string / `initializers.deserialize` does not exist.
+# -- initializers ---------------------------------------------------------------------------
+# `initializers.serialize` gives Keras's own dict ({"module": "keras.initializers",
+# "class_name": "GlorotUniform", "config": {"seed": None}, ...}) and
+# `initializers.deserialize` reads it back. FALLBACK, for an initializers module that
+# serializes to a plain name ("glorot_uniform") instead: the Keras class of each name.
 INIT_CLASSES = {"zeros": "Zeros", "ones": "Ones", "glorot_uniform": "GlorotUniform",
-                 "glorot_normal": "GlorotNormal", "he_uniform": "HeUniform",
-                 "he_normal": "HeNormal"}
+                "glorot_normal": "GlorotNormal", "he_uniform": "HeUniform",
+                "he_normal": "HeNormal"}
 
 
 def initializer_to_keras(init, what: str) -> dict:

@@ -48,9 +48,6 @@ class _Options:
               "ints": lambda v: (isinstance(v, int) and not isinstance(v, bool)) or (
                   isinstance(v, (list, tuple)) and all(
                       isinstance(x, int) and not isinstance(x, bool) for x in v)),
-              "shape": lambda v: isinstance(v, (list, tuple)) and all(
-                  x is None or (isinstance(x, int) and not isinstance(x, bool) and x >= 0)
-                  for x in v),
               "any": lambda v: True}[kind]
         if not (ok(value) or (value is None and default is None)):
             raise self.error(f"option {key}={value!r} should be of kind '{kind}'")
@@ -71,8 +68,9 @@ def _initializer_from_keras(value, opts: "_Options", key: str):
     try:
         if hasattr(initializers, "deserialize"):
             return initializers.deserialize(value)
-        # FALLBACK (see above): plain names only; a seed only matters for weights that
-        # are about to be overwritten by the file's, so it is not kept.
+        # FALLBACK for an initializers module without `deserialize` (see keras_config.py):
+        # plain names only; a seed is dropped (it only matters for weights that the
+        # file's are about to overwrite).
         name = value
         if isinstance(value, dict):
             by_class = {v: k for k, v in INIT_CLASSES.items()}
@@ -147,7 +145,8 @@ def _build_conv2d(opts):
 
 def _build_max_pooling2d(opts):
     _channels_last(opts)
-    return MaxPooling2D(opts.take("pool_size", "ints", 2), strides=opts.take("strides", "ints", None),
+    return MaxPooling2D(opts.take("pool_size", "ints", 2),
+                        strides=opts.take("strides", "ints", None),
                         padding=opts.take("padding", "str", "valid"), **_common(opts))
 
 
@@ -157,16 +156,18 @@ def _build_flatten(opts):
 
 
 def _build_dropout(opts):
-    return Dropout(opts.take("rate", "float"), seed=opts.take("seed", "int", None), **_common(opts))
+    return Dropout(opts.take("rate", "float"), seed=opts.take("seed", "int", None),
+                   **_common(opts))
 
 
 def _build_activation(opts):
     return Activation(_activation(opts.rest.pop("activation", None), opts), **_common(opts))
 
 
-_BUILDERS = {"Dense": _build_dense, "Conv2D": _build_conv2d, "MaxPooling2D": _build_max_pooling2d,
-             "MaxPool2D": _build_max_pooling2d, "Flatten": _build_flatten,
-             "Dropout": _build_dropout, "Activation": _build_activation}
+_BUILDERS = {"Dense": _build_dense, "Conv2D": _build_conv2d,
+             "MaxPooling2D": _build_max_pooling2d, "MaxPool2D": _build_max_pooling2d,
+             "Flatten": _build_flatten, "Dropout": _build_dropout,
+             "Activation": _build_activation}
 
 
 def _keras_class(entry, what: str, where: str) -> str:
@@ -234,7 +235,8 @@ def _parameter_count(layers: list, batch_shape: tuple) -> int | None:
             if isinstance(layer, Dense):
                 total += shape[-1] * layer.units + layer.units * layer.use_bias
             elif isinstance(layer, Conv2D):
-                total += (math.prod(layer.kernel_size) * shape[-1] + layer.use_bias) * layer.filters
+                fan_in = math.prod(layer.kernel_size) * shape[-1]
+                total += (fan_in + layer.use_bias) * layer.filters
             shape = layer.compute_output_shape(shape)
     except (ValueError, TypeError, IndexError):
         return None

@@ -205,7 +205,8 @@ def restore(model, state: StoredState, where: str) -> None:
     problems = _check_layers(paths, state)
     if problems:
         raise InvalidFile(f"Cannot load weights from '{where}' into Sequential '{model.name}': "
-                          "the file was saved from a different architecture:\n  - "
+                          "the file does not match the model (saved from another "
+                          "architecture?):\n  - "
                           + "\n  - ".join(problems))
     values = {key: [_read(a, where, f"layers/{key}/vars/{i}")
                     for i, a in enumerate(state.layers[key].arrays)] for key, _ in paths}
