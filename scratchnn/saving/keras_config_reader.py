@@ -259,7 +259,9 @@ def model_from_keras(cfg, where: str, weights_bytes: int | None = None) -> Seque
     entries = opts.take("layers", "any", [])
     if not isinstance(entries, list):
         raise opts.error(f"'layers' should be a list, got {type(entries).__name__}")
-    _policy_name(opts.rest.pop("dtype", None), opts)
+    # The Sequential's own dtype entry is not checked: Keras computes in each layer's
+    # policy (checked per layer), and re-saves a float64 model's container as float32.
+    opts.rest.pop("dtype", None)
     opts.expect("trainable", (True,), " (scratchnn trains every layer)")
     build_shape = opts.rest.pop("build_input_shape", None)
     opts.done()
