@@ -13,6 +13,7 @@ TensorFlow) ends with one line on stderr and a non-zero exit code, never a trace
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 from dataclasses import dataclass
@@ -153,8 +154,11 @@ def train(args) -> int:
                         validation_data=(xt, yt), verbose=1)
     loss, accuracy = model.evaluate(xt, yt, verbose=0)
     print(f"test loss {loss:.4f}, test accuracy {accuracy:.4f}")
-    # Keras writes weights only as .weights.h5; scratchnn as .weights.npz today.
-    suffix = ".weights.h5" if args.engine == "keras" else ".weights.npz"
+    # Keras 3's weights file, which either engine loads; without h5py, scratchnn writes
+    # the same layout as a NumPy archive.
+    suffix = ".weights.h5"
+    if args.engine == "scratchnn" and importlib.util.find_spec("h5py") is None:
+        suffix = ".weights.npz"
     written = [os.path.join(args.out, args.model + suffix)]
     model.save_weights(written[-1])
     written.append(os.path.join(args.out, f"{args.model}_history.png"))

@@ -255,6 +255,7 @@ def replace_readme_block(readme: str, block: str) -> str:
 # -- running it ---------------------------------------------------------------------------
 def keras_available() -> str | None:
     """None if the Keras comparison can run, else why not."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")      # TensorFlow's start-up chatter
     try:
         import keras  # noqa: F401
         import tf_reference  # noqa: F401

@@ -81,14 +81,16 @@ def history_curves(history, title: str | None = None, keys: Sequence[str] | None
                         fillstyle="none" if index else "full",
                         label=f"{label} {key}".strip())
         ax.set_xlabel("epoch", fontsize=fontsize)
-        ax.set_title("History" if panel == "all" else panel, fontsize=fontsize)
+        # One panel takes the figure's title; several keep their metric names under it.
+        ax.set_title((title or ("History" if panel == "all" else panel)) if len(panels) == 1
+                     else panel, fontsize=fontsize)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.tick_params(labelsize=fontsize)
         if ylim is not None:
             ax.set_ylim(*ylim)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=fontsize)
-    if title:
+    if title and len(panels) > 1:
         fig.suptitle(title, fontsize=fontsize)
     return save_figure(fig, path)
 
