@@ -301,3 +301,92 @@ def truncated_normal(shape: tuple, seed: tuple[int, int], mean: float = 0.0,
         block += 1
     rnd = values.ravel()[:size]
     return (rnd * np.asarray(stddev, dtype=dtype) + np.asarray(mean, dtype=dtype)).reshape(shape)
+
+
+# -- fit's sample order: TensorFlow's RandomShuffle -------------------------------------------
+def fisher_yates_reference(n: int, words: np.ndarray) -> np.ndarray:
+    """The shuffle as TensorFlow's RandomShuffle kernel runs it (the plain loop):
+
+        a = [0, 1, ..., n-1]
+        for i = 0 .. n-2:  j = i + words[i] mod (n - i);  swap a[i], a[j]
+
+    Step i picks, uniformly (up to a modulo bias of n / 2^32), which of the n - i items
+    not yet placed goes to position i."""
+    a = list(range(n))
+    for i, word in enumerate(words[:max(n - 1, 0)].tolist()):
+        j = i + word % (n - i)
+        a[i], a[j] = a[j], a[i]
+    return np.array(a, dtype=np.int64)
+
+
+def fisher_yates(n: int, words: np.ndarray) -> np.ndarray:
+    """The same permutation as `fisher_yates_reference`, without a Python loop.
+
+    The swaps look sequential, but what each one moves can be worked out for all steps
+    at once. Write j_i for step i's partner (j_i >= i) and f(p) for the value sitting at
+    position p when step p begins. Step i puts into position i the value then at j_i,
+    and position i is never touched again. Which value sits at position p before step t?
+    Only swaps with j_k = p (k < t) changed it, and the last one, k = last(p, t), left
+    there the value position k held at its own step: f(k). So
+
+        out[i] = f(last(j_i, i)),  or j_i itself if no earlier step targeted j_i
+        f(p)   = f(last(p, p)),    or p itself if no earlier step targeted p
+
+    last(., .) comes from one sort of the steps by (partner, step); f follows chains of
+    earlier steps, resolved by pointer jumping (ptr <- ptr[ptr], a few rounds)."""
+    if n <= 1:
+        return np.arange(n, dtype=np.int64)
+    steps = np.arange(n - 1, dtype=np.int64)
+    partner = steps + (words[:n - 1].astype(np.uint64)
+                       % (np.uint64(n) - steps.astype(np.uint64))).astype(np.int64)
+    order = np.argsort(partner * n + steps)            # steps grouped by partner, in order
+    grouped = partner[order]
+    same = grouped[1:] == grouped[:-1]
+    # last(j_i, i): the step before i in i's own group
+    previous = np.full(n - 1, -1, dtype=np.int64)
+    previous[order[1:][same]] = order[:-1][same]
+    # last(p, p): the last step of p's group, or the one before it if that is step p itself
+    ends = np.flatnonzero(np.append(~same, True))      # last entry of each group
+    targets, last_step = grouped[ends], order[ends]
+    before_ok = (ends > 0) & (grouped[np.maximum(ends - 1, 0)] == targets)
+    last_step = np.where(last_step != targets, last_step,
+                         np.where(before_ok, order[np.maximum(ends - 1, 0)], -1))
+    pointer = np.arange(n, dtype=np.int64)             # pointer[p] = last(p, p), or p
+    pointer[targets[last_step >= 0]] = last_step[last_step >= 0]
+    while True:                                        # f(p) = f(pointer[p]) until fixed
+        jumped = pointer[pointer]
+        if np.array_equal(jumped, pointer):
+            break
+        pointer = jumped
+    out = np.empty(n, dtype=np.int64)
+    out[:-1] = np.where(previous >= 0, pointer[np.maximum(previous, 0)], partner)
+    out[-1] = pointer[-1]
+    return out
+
+
+def random_shuffle(n: int, seed: int, seed2: int) -> np.ndarray:
+    """TensorFlow's RandomShuffle of range(n) for op seeds (seed, seed2): Fisher-Yates on the
+    Philox stream with key (seed low, seed high) and counter (0, 0, seed2 low, seed2 high)."""
+    if n >= 2**32:
+        raise ValueError(f"random_shuffle: n must be below 2^32, got {n}")
+    seed, seed2 = int(seed) % 2**64, int(seed2) % 2**64
+    words = stream((seed & MASK32, seed >> 32), (0, 0, seed2 & MASK32, seed2 >> 32),
+                   max(n - 1, 0))
+    return fisher_yates(n, words)
+
+
+def fit_permutation(n: int) -> np.ndarray:
+    """The order in which Keras 3.15.1's `fit(shuffle=True)` visits n samples in an epoch.
+
+    Keras builds a new `tf.random.shuffle(range(n))` for every epoch. With a global seed s
+    (`set_random_seed(s)`), its op seeds are (s mod (2^31 - 1), 0), or (0, 2^31 - 1) in
+    place of (0, 0): the SAME permutation in every epoch, a quirk of this Keras version
+    (later versions draw a new one per epoch). Without a global seed TensorFlow seeds
+    it from the operating system: a different order every epoch and every run."""
+    if _global_seed is None:
+        seed, seed2 = (int.from_bytes(os.urandom(8), "little") for _ in range(2))
+    else:
+        seed, seed2 = _global_seed % TF_SEED_MODULUS, 0
+        if seed == 0:
+            seed2 = TF_SEED_MODULUS
+    return random_shuffle(n, seed, seed2)

@@ -20,7 +20,8 @@ from typing import Callable
 import numpy as np
 
 from . import callbacks as callbacks_module
-from . import config, interrupts, losses, metrics as metrics_module, optimizers, utils
+from . import config, interrupts, losses, metrics as metrics_module, optimizers
+from . import random as scratch_random
 from .data_utils import (check_data, check_inputs, check_nonnegative_int, check_positive_int,
                          check_verbose, split_validation, unpack_validation)
 
@@ -146,8 +147,14 @@ class Trainer:
 
     # -- fit -------------------------------------------------------------------------------
     def epoch_order_for(self, epoch: int, n_samples: int, shuffle: bool) -> Array:
-        """The order in which epoch `epoch` visits the samples."""
-        return utils.rng().permutation(n_samples) if shuffle else np.arange(n_samples)
+        """The order in which epoch `epoch` visits the samples: Keras 3.15.1's.
+
+        shuffle=True: TensorFlow's RandomShuffle as Keras runs it (`random.fit_permutation`).
+        After `utils.set_random_seed(s)` that is the SAME permutation in every epoch (a quirk
+        of this Keras version, reproduced); without a seed, a fresh one every epoch."""
+        if not shuffle:
+            return np.arange(n_samples)
+        return scratch_random.fit_permutation(n_samples)
 
     @interrupts.handles_ctrl_c
     def fit(self, x=None, y=None, batch_size: int | None = 32, epochs: int = 1,

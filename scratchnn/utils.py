@@ -1,8 +1,14 @@
 """Seeding, one-hot labels and unique layer names.
 
-scratchnn draws every random number (initial weights, shuffling, dropout masks)
-from ONE NumPy Generator kept here, so `set_random_seed(s)` makes a whole script
-bit-for-bit repeatable.
+`set_random_seed(s)` seeds everything random in scratchnn the way
+`keras.utils.set_random_seed(s)` seeds Keras, so the same script gives the same
+numbers on both engines (see `scratchnn.random`):
+
+* Python's `random`: initializers and Dropout layers draw their seeds from it
+  when they are constructed;
+* the global seed that `fit(shuffle=True)` derives its sample order from
+  (TensorFlow's global seed in Keras);
+* NumPy's legacy global generator (`np.random.seed`), as Keras does, for user code.
 """
 
 from __future__ import annotations
@@ -13,23 +19,28 @@ from collections import defaultdict
 
 import numpy as np
 
-_rng = np.random.default_rng()
+from . import random as scratch_random
+
 _name_counts: dict[str, int] = defaultdict(int)
 
 
 def set_random_seed(seed: int) -> None:
-    """Seed scratchnn's generator, and Python's and NumPy's legacy ones (as Keras does)."""
-    global _rng
+    """Seed Python's `random`, NumPy's legacy generator and scratchnn's global seed, as
+    `keras.utils.set_random_seed` does. Then the same model code gives Keras's initial
+    weights, Dropout masks and sample order, bit for bit. The seed must be an int in
+    [0, 2**32) (the range Keras accepts, NumPy's legacy seed range)."""
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise ValueError(f"set_random_seed expects an integer seed, got {seed!r}")
-    _rng = np.random.default_rng(int(seed))
+    if not 0 <= int(seed) < 2**32:
+        raise ValueError(f"set_random_seed expects a seed in [0, 2**32), got {seed}")
     random.seed(int(seed))
-    np.random.seed(int(seed) % 2**32)
+    np.random.seed(int(seed))
+    scratch_random.set_global_seed(int(seed))
 
 
-def rng() -> np.random.Generator:
-    """The generator every random draw in scratchnn comes from."""
-    return _rng
+def get_random_seed() -> int | None:
+    """The seed of the last `set_random_seed`, or None (`keras.utils.get_random_seed`)."""
+    return scratch_random.global_seed()
 
 
 def to_categorical(y, num_classes: int | None = None) -> np.ndarray:

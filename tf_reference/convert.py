@@ -14,18 +14,34 @@ import scratchnn as snn  # noqa: E402
 from .masks import InjectedDropout  # noqa: E402
 
 
+def _keras_initializer(init, default: str):
+    """Keras's twin of a scratchnn initializer, built from its config. A seed of None is
+    drawn now from Python's `random`, as Keras draws it inside the layer's constructor
+    (kernel first, then bias), so a twin built after `keras.utils.set_random_seed(s)` in
+    the same order draws the same seeds. A user's own function has no Keras twin: the
+    layer keeps Keras's default, and only transferred weights make the twin equal."""
+    cfg = snn.initializers.serialize(init)
+    if cfg.get("module") != "keras.initializers":
+        return default
+    return keras.initializers.deserialize(cfg)
+
+
 def _keras_layer(layer: snn.layers.Layer):
     """The Keras layer with the same configuration as a scratchnn layer."""
     cfg = layer.get_config()
     name = cfg["name"]
+    if isinstance(layer, (snn.layers.Dense, snn.layers.Conv2D)):
+        inits = dict(kernel_initializer=_keras_initializer(layer.kernel_initializer,
+                                                           "glorot_uniform"))
+        inits["bias_initializer"] = _keras_initializer(layer.bias_initializer, "zeros")
     if isinstance(layer, snn.layers.Dense):
         return keras.layers.Dense(cfg["units"], activation=cfg["activation"],
-                                  use_bias=cfg["use_bias"], name=name)
+                                  use_bias=cfg["use_bias"], name=name, **inits)
     if isinstance(layer, snn.layers.Conv2D):
         return keras.layers.Conv2D(cfg["filters"], cfg["kernel_size"], strides=cfg["strides"],
                                    padding=cfg["padding"], dilation_rate=cfg["dilation_rate"],
                                    activation=cfg["activation"], use_bias=cfg["use_bias"],
-                                   name=name)
+                                   name=name, **inits)
     if isinstance(layer, snn.layers.MaxPooling2D):
         return keras.layers.MaxPooling2D(cfg["pool_size"], strides=cfg["strides"],
                                          padding=cfg["padding"], name=name)
@@ -34,7 +50,8 @@ def _keras_layer(layer: snn.layers.Layer):
     if isinstance(layer, snn.layers.Activation):
         return keras.layers.Activation(cfg["activation"], name=name)
     if isinstance(layer, snn.layers.Dropout):
-        return keras.layers.Dropout(cfg["rate"], seed=cfg["seed"], name=name)
+        return keras.layers.Dropout(cfg["rate"], noise_shape=cfg.get("noise_shape"),
+                                    seed=cfg["seed"], name=name)
     raise TypeError(f"to_keras: no Keras twin for {type(layer).__name__} '{layer.name}'")
 
 
@@ -83,12 +100,16 @@ def _keras_metric(metric):
 
 
 def to_keras(model: snn.Sequential, compile: bool = True,
-             masks: dict[str, list] | None = None) -> keras.Sequential:
+             masks: dict[str, list] | None = None,
+             copy_weights: bool = True) -> keras.Sequential:
     """The Keras Sequential with the same layers and weights (and, when `model` is
     compiled, the same loss, optimizer hyper-parameters and metrics).
 
     masks: {dropout layer name: [mask per training batch]} (see masks.MaskRecorder)
-    replaces those Dropout layers by InjectedDropout; `keras_fit` then feeds them."""
+    replaces those Dropout layers by InjectedDropout; `keras_fit` then feeds them.
+    copy_weights=False keeps the weights Keras's own initializers drew: after
+    `keras.utils.set_random_seed(s)`, those of a scratchnn model built after
+    `snn.utils.set_random_seed(s)` with its layers created in model order."""
     if not model.built:
         raise ValueError(f"to_keras: model '{model.name}' must be built first (give it an "
                          "input shape or call it on data)")
@@ -99,7 +120,8 @@ def to_keras(model: snn.Sequential, compile: bool = True,
         else:
             layers.append(_keras_layer(layer))
     twin = keras.Sequential([keras.Input(model.input_shape[1:])] + layers, name=model.name)
-    twin.set_weights(model.get_weights())
+    if copy_weights:
+        twin.set_weights(model.get_weights())
     if compile and model.loss is not None:
         twin.compile(optimizer=_keras_optimizer(model.optimizer), loss=_keras_loss(model.loss),
                      metrics=[_keras_metric(m) for m in model._metric_ids] or None)
@@ -111,16 +133,17 @@ def _snn_layer(layer):
     name = cfg["name"]
     activation = keras.activations.serialize(layer.activation) if hasattr(layer, "activation") \
         else None
+    inits = {key: cfg[key] for key in ("kernel_initializer", "bias_initializer") if key in cfg}
     if isinstance(layer, keras.layers.Dense):
         return snn.layers.Dense(cfg["units"], activation=activation, use_bias=cfg["use_bias"],
-                                name=name)
+                                name=name, **inits)
     if isinstance(layer, keras.layers.Conv2D):
         if cfg.get("data_format", "channels_last") != "channels_last" or cfg.get("groups", 1) != 1:
             raise TypeError(f"from_keras: Conv2D '{name}' must be channels_last with groups=1")
         return snn.layers.Conv2D(cfg["filters"], tuple(cfg["kernel_size"]),
                                  strides=tuple(cfg["strides"]), padding=cfg["padding"],
                                  dilation_rate=tuple(cfg["dilation_rate"]), activation=activation,
-                                 use_bias=cfg["use_bias"], name=name)
+                                 use_bias=cfg["use_bias"], name=name, **inits)
     if isinstance(layer, keras.layers.MaxPooling2D):
         return snn.layers.MaxPooling2D(tuple(cfg["pool_size"]), strides=tuple(cfg["strides"]),
                                        padding=cfg["padding"], name=name)
@@ -129,7 +152,8 @@ def _snn_layer(layer):
     if isinstance(layer, keras.layers.Activation):
         return snn.layers.Activation(activation, name=name)
     if isinstance(layer, keras.layers.Dropout):
-        return snn.layers.Dropout(cfg["rate"], seed=cfg.get("seed"), name=name)
+        return snn.layers.Dropout(cfg["rate"], noise_shape=cfg.get("noise_shape"),
+                                  seed=cfg.get("seed"), name=name)
     raise TypeError(f"from_keras: scratchnn has no layer for {type(layer).__name__} "
                     f"'{layer.name}'")
 

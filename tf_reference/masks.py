@@ -1,7 +1,8 @@
-"""Identical dropout masks in both engines.
+"""Identical dropout masks in both engines, without a common seed.
 
-Dropout masks cannot be matched by seed (NumPy vs TensorFlow's Philox), so parity
-runs record the masks scratchnn draws and replay them in Keras:
+After the same `set_random_seed(s)`, scratchnn's Dropout draws Keras's masks itself
+(`scratchnn.random`). Runs WITHOUT a seed (or comparisons that must not depend on the
+generator) record the masks scratchnn draws and replay them in Keras:
 
     recorder = MaskRecorder(model)                 # before fit: records every mask drawn
     model.fit(...)

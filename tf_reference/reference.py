@@ -1,5 +1,6 @@
 """Reference numbers from TensorFlow: the gradients Keras fit applies, and training runs
-fed exactly the batches scratchnn sees."""
+of both engines, either from the same seed (each engine with its own random numbers) or
+with Keras fed exactly the weights, batches and Dropout masks scratchnn used."""
 
 from __future__ import annotations
 
@@ -47,8 +48,8 @@ def keras_fit(keras_model, x, y, epochs: int, batch_size: int = 32, orders=None,
 
     orders=None: one `fit(..., shuffle=False)` call. With the per-epoch permutations
     scratchnn used (see EpochOrderRecorder), each epoch e is
-    `fit(x[perm], y[perm], epochs=e+1, initial_epoch=e, shuffle=False)`: Keras's own
-    shuffling cannot be matched, so the permutation is applied outside it."""
+    `fit(x[perm], y[perm], epochs=e+1, initial_epoch=e, shuffle=False)`: the permutation
+    is applied outside Keras, so any order (an unseeded run's included) can be replayed."""
     x, y = np.asarray(x), np.asarray(y)
     injected = [layer for layer in keras_model.layers if isinstance(layer, InjectedDropout)]
     if injected:     # replay scratchnn's dropout masks, one per training batch
@@ -66,12 +67,42 @@ def keras_fit(keras_model, x, y, epochs: int, batch_size: int = 32, orders=None,
 
 
 def train_both(layers, input_shape, compile_kwargs: dict, x, y, epochs: int,
-               shuffle: bool = False, snn_callbacks=(), keras_callbacks=(), **fit_kwargs):
-    """Train a scratchnn model and its Keras twin from the same initial weights on the
-    same batches (and the same dropout masks). Returns (ours, theirs, model, twin): both
-    History dicts and both trained models."""
+               shuffle: bool = False, snn_callbacks=(), keras_callbacks=(),
+               seed: int | None = None, **fit_kwargs):
+    """Train a scratchnn model and its Keras twin on the same data; returns
+    (ours, theirs, model, twin): both History dicts and both trained models.
+
+    seed=None (injection): scratchnn trains first; the twin is given scratchnn's initial
+    weights, the batch order of every epoch and every Dropout mask it drew, so the runs
+    compare arithmetic alone. `layers` is a list of (unbuilt) scratchnn layers.
+
+    seed=s (independent): nothing is transferred. `layers` is a function returning fresh
+    scratchnn layers; it is called after `snn.utils.set_random_seed(s)`, and the Keras
+    twin is built from the same configs, in model order, after
+    `keras.utils.set_random_seed(s)`. Each engine draws its own initial weights, Dropout
+    masks and sample order from its own generator; the initial weights are checked to be
+    bit-identical before training (AssertionError otherwise)."""
     from .convert import to_keras
     from .masks import MaskRecorder
+
+    if seed is not None:
+        import keras
+
+        snn.utils.set_random_seed(seed)
+        model = snn.Sequential([snn.Input(input_shape), *layers()])
+        model.compile(**compile_kwargs)
+        keras.utils.set_random_seed(seed)
+        twin = to_keras(model, copy_weights=False)
+        for ours_w, theirs_w, name in zip(model.get_weights(), twin.get_weights(),
+                                          [f"{layer.name}/{p}" for layer in model.layers
+                                           for p in layer.params]):
+            assert np.array_equal(ours_w, theirs_w), \
+                f"seed {seed}: initial {name} differs between the engines"
+        ours = model.fit(x, y, epochs=epochs, shuffle=shuffle, verbose=0,
+                         callbacks=list(snn_callbacks), **fit_kwargs).history
+        theirs = twin.fit(np.asarray(x), np.asarray(y), epochs=epochs, shuffle=shuffle,
+                          verbose=0, callbacks=list(keras_callbacks), **fit_kwargs).history
+        return ours, theirs, model, twin
 
     model = snn.Sequential([snn.Input(input_shape), *layers])
     model.compile(**compile_kwargs)

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import activations, initializers, utils
+from .. import activations, config, initializers, random, utils
 from .base import ActivatedLayer, Layer, _as_tuple
 
 
@@ -154,31 +154,51 @@ class Dropout(Layer):
     """Inverted dropout: while training, zero each input with probability `rate` and
     scale the survivors by 1/(1 - rate); at inference, the identity.
 
-    Keras's exact form: y = where(u >= rate, x * float32(1/(1-rate)), 0), u ~ U[0, 1).
+    Keras's exact form: y = where(u >= rate, x * float32(1/(1-rate)), 0), with u the
+    stateless uniform numbers (`scratchnn.random.uniform`) of the input's shape, or of
+    `noise_shape` (None entries taken from the input) broadcast over the input.
+
+    Its random numbers are Keras's: the layer owns a `random.SeedGenerator` whose state
+    starts at [d, 0], d being `seed`, or drawn from Python's `random` when the layer is
+    CONSTRUCTED (rate > 0 only, as Keras). Every training-mode call uses the seed pair
+    (d, count), then adds 1 to count; the count runs on across batches, epochs and `fit`
+    calls. Inference (predict, evaluate, validation) draws nothing and leaves it alone.
     """
 
-    def __init__(self, rate: float, seed: int | None = None, name: str | None = None,
-                 input_shape: tuple | None = None, **kwargs: Any) -> None:
+    def __init__(self, rate: float, noise_shape: tuple | None = None, seed: int | None = None,
+                 name: str | None = None, input_shape: tuple | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(name=name, input_shape=input_shape, **kwargs)
-        if not 0 <= rate < 1:
+        if not isinstance(rate, (int, float, np.number)) or not 0 <= rate < 1:
             raise ValueError(f"Dropout '{self.name}': rate must be in [0, 1), got {rate!r}")
+        if noise_shape is not None:
+            noise_shape = tuple(None if d is None else int(d) for d in noise_shape)
         self.rate = float(rate)
+        self.noise_shape = noise_shape
         self.seed = seed
-        self._rng = np.random.default_rng(seed) if seed is not None else None
+        self.seed_generator = random.SeedGenerator(seed) if self.rate > 0 else None
 
     def draw_keep_mask(self, shape: tuple) -> np.ndarray:
-        """The one place randomness enters: True where an input survives.
+        """The one place randomness enters: True where an input survives (u >= rate).
 
-        Parity tests replace this method to inject the mask TensorFlow used.
-        """
-        rng = self._rng if self._rng is not None else utils.rng()
-        return rng.random(shape) >= self.rate
+        Uses this call's seed pair, then advances the layer's seed state. Parity tests
+        replace this method to record masks or inject the ones TensorFlow used."""
+        u = random.uniform(shape, self.seed_generator.next(), dtype=config.floatx())
+        return u >= u.dtype.type(self.rate)                   # compared in u's float type
+
+    def _mask_shape(self, x_shape: tuple) -> tuple:
+        if self.noise_shape is None:
+            return x_shape
+        if len(self.noise_shape) != len(x_shape):
+            raise ValueError(f"Dropout '{self.name}': noise_shape {self.noise_shape} needs "
+                             f"inputs of rank {len(self.noise_shape)}, got {x_shape}")
+        return tuple(x if n is None else n for n, x in zip(self.noise_shape, x_shape))
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         if not training or self.rate == 0:
             self.keep = None
             return x
-        self.keep = self.draw_keep_mask(x.shape)              # (N, ...) bool
+        self.keep = self.draw_keep_mask(self._mask_shape(x.shape))   # (N, ...) bool
         self.scale = np.asarray(1 / (1 - self.rate), dtype=x.dtype)
         return np.where(self.keep, x * self.scale, 0).astype(x.dtype, copy=False)
 
@@ -192,4 +212,5 @@ class Dropout(Layer):
         return not training or self.rate == 0
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed,
+                "noise_shape": self.noise_shape}
