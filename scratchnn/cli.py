@@ -214,8 +214,12 @@ def data(args) -> int:
 
 def demo(args) -> int:
     from . import demo as demo_module
-    if args.update_readme and not os.path.isfile(args.update_readme):
-        raise UsageError(f"--update-readme: no file {args.update_readme!r}")
+    if args.update_readme:                 # check the README before minutes of training
+        try:
+            with open(args.update_readme) as f:
+                demo_module.readme_block(f.read())
+        except (OSError, ValueError) as err:
+            raise UsageError(f"--update-readme {args.update_readme}: {err}") from None
     try:
         demo_module.run(args.out, epochs=args.epochs, with_keras=not args.scratchnn_only,
                         update_readme=args.update_readme)

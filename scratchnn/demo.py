@@ -97,7 +97,7 @@ def load(kind: str, input_shape: tuple):
         if kind == "circles":
             _DATA[kind] = datasets.circles.load_data()
         else:
-            (x, y), (xt, yt) = datasets.fashion_mnist.load_data()
+            (x, y), (xt, yt) = datasets.fashion_mnist.load_data(download_if_missing=False)
             _DATA[kind] = ((x / np.float32(255), y), (xt / np.float32(255), yt))
     (x, y), (xt, yt) = _DATA[kind]
     return (x.reshape(-1, *input_shape), y), (xt.reshape(-1, *input_shape), yt)
@@ -225,8 +225,10 @@ def results_block(rows: list[list[str]], notes: list[str], versions: str) -> str
     return "\n".join([
         f"Produced by `make demo` (`scratchnn demo`, written to `reports/demo/results.md`), "
         f"{versions}, float32, seed {SEED}, engine fingerprint `{engine_fingerprint()}`. "
-        "Times are seconds of fit's training loop on the machine that ran it; they vary "
-        "from run to run.", "", markdown_table(rows), "", *notes])
+        "Both engines start from the same weights and see the same batches "
+        "(`tf_reference.train_both`; Keras replays scratchnn's shuffled order, one fit call "
+        "per epoch). Times are seconds inside fit's training loop on the machine that ran "
+        "it; they vary from run to run.", "", markdown_table(rows), "", *notes])
 
 
 def parse_block(block: str) -> dict[str, dict[str, str]]:

@@ -71,8 +71,11 @@ def decision_boundary(model, x, y, ax=None, title: str | None = None, resolution
                     int(np.max(y)) + 1 if np.size(y) else 2)
     levels = np.arange(n_classes + 1) - 0.5                     # one colour band per class
     ax.contourf(xx, yy, classes, levels=levels, cmap=cmap, alpha=0.7)
-    ax.scatter(x[:, 0], x[:, 1], c=np.asarray(y).ravel(), cmap=cmap, s=14, edgecolors="k",
-               linewidths=0.3, vmin=0, vmax=n_classes - 1)
+    labels = np.asarray(y).ravel()
+    # The points keep the data's colours (0 red ... last label blue) even when the model
+    # has more outputs than the data has classes.
+    ax.scatter(x[:, 0], x[:, 1], c=labels, cmap=cmap, s=14, edgecolors="k", linewidths=0.3,
+               vmin=0, vmax=max(1, int(labels.max()) if labels.size else 1))
     ax.set_xlim(x0[0], x0[-1])
     ax.set_ylim(x1[0], x1[-1])
     ax.set_xlabel("X0")
