@@ -48,7 +48,7 @@ def confusion_matrix(y_true, y_pred, classes: Sequence[str] | None = None,
 
     normalize=False (T1, T2): colours by count, each cell "count (row %)".
     normalize=True (T4): colours and text by the fraction of the true class (each row
-    sums to 1). Text is white on dark cells, black on light ones (threshold halfway).
+    sums to 1). Text is white on dark cells, black on light ones.
     y_true, y_pred: integer labels, or one-hot rows / probabilities (argmax).
     Returns the Figure; `path=` saves it."""
     n = len(classes) if classes is not None else None
@@ -67,14 +67,17 @@ def confusion_matrix(y_true, y_pred, classes: Sequence[str] | None = None,
     ax.set_xticklabels(labels, rotation=45 if classes is not None else 0,
                        ha="right" if classes is not None else "center")
     ax.set_yticklabels(labels)
-    threshold = (shown.max() + shown.min()) / 2
+    # Text colour from the cell's own brightness, so it reads on any colormap
+    # (Blues is light where counts are low, gray is dark there).
+    rgba = image.cmap(image.norm(shown))                         # (n, n, 4)
+    brightness = rgba[..., :3] @ np.array([0.299, 0.587, 0.114])
     size = text_size or (11 if n <= 4 else 8)
     for i in range(n):
         for j in range(n):
             text = (f"{fractions[i, j]:.2f}" if normalize
                     else f"{cm[i, j]}\n({fractions[i, j] * 100:.1f}%)")
             ax.text(j, i, text, ha="center", va="center", fontsize=size,
-                    color="white" if shown[i, j] > threshold else "black")
+                    color="white" if brightness[i, j] < 0.5 else "black")
     return save_figure(fig, path)
 
 
