@@ -184,8 +184,8 @@ def test_a_file_for_wider_layers_names_layer_weight_and_both_shapes(tmp_path, na
     save(trained(units=4), tmp_path / name)
     wider = mlp(units=5)
     before = snapshot(wider)
-    with pytest.raises(ValueError, match=r"layer 'hidden' \(layers/dense.*weight 0 'kernel': "
-                                         r"shape \(3, 5\) in the model, \(3, 4\) in the file"):
+    with pytest.raises(ValueError, match=r"layer 'hidden' \(layers/dense.*weight 'kernel' has "
+                                         r"shape \(3, 5\), got \(3, 4\) from the file"):
         wider.load_weights(tmp_path / name)
     assert_unchanged(wider, before)
 
@@ -208,7 +208,7 @@ def test_all_or_nothing_a_matching_first_layer_is_not_loaded_when_a_later_one_fa
                             layers.Dropout(0.2), layers.Dense(2)])        # last layer differs
     model.compile("adam", "mse")
     before = snapshot(model)
-    with pytest.raises(ValueError, match=r"shape \(4, 2\) in the model, \(4, 1\) in the file"):
+    with pytest.raises(ValueError, match=r"shape \(4, 2\), got \(4, 1\) from the file"):
         model.load_weights(tmp_path / "w.weights.h5")
     assert_unchanged(model, before)
 

@@ -149,11 +149,11 @@ def _check_layers(paths, state: StoredState) -> list[str]:
             continue
         for i, ((name, weight), stored) in enumerate(zip(params, group.arrays)):
             if tuple(stored.shape) != weight.shape:
-                problems.append(f"{where}, weight {i} '{name}': shape {_fmt(weight.shape)} in "
-                                f"the model, {_fmt(stored.shape)} in the file")
+                problems.append(f"{where}: weight '{name}' has shape {_fmt(weight.shape)}, "
+                                f"got {_fmt(stored.shape)} from the file (vars/{i})")
             elif not _numeric(stored.dtype):
-                problems.append(f"{where}, weight {i} '{name}': the file stores {stored.dtype}, "
-                                "not numbers")
+                problems.append(f"{where}: weight '{name}' (vars/{i}) is stored as "
+                                f"{stored.dtype}, not numbers")
     if state.own is not None and state.own.arrays:
         problems.append(f"the file stores {len(state.own.arrays)} variables for the model "
                         "itself; a Sequential has none")
