@@ -138,6 +138,8 @@ def load_model(path: str | os.PathLike, compile: bool = True):
     """The Sequential in a `.keras` archive written by scratchnn or by Keras 3, with its
     weights and, unless compile=False, its loss, metrics, optimizer and optimizer state."""
     path = _path(path)
+    if os.path.isdir(path):                      # a TensorFlow SavedModel, say
+        _check_readable(path, "a model")
     if not path.endswith(KERAS_SUFFIX):
         raise _unknown_suffix(path, "load a model from", [KERAS_SUFFIX])
     _check_readable(path, "a model")
