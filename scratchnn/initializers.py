@@ -15,12 +15,15 @@ the (784, 100) array. Exactly as in Keras:
   see `scratchnn.random`.
 
 What is bit for bit Keras's (keras 3.15.1, TensorFlow 2.21, CPU), measured by the parity
-tests: every initializer here, float32 and float64, for every shape, except
-TruncatedNormal-based ones (TruncatedNormal, VarianceScaling's default, GlorotNormal,
-HeNormal, LecunNormal) and RandomNormal in float64, whose double-precision log, sin
-and cos come from NumPy rather than glibc: equal in the tests so far, not guaranteed.
-float32 normals use glibc's own float32 log and sincos algorithms (`scratchnn.libm32`),
-so they match TensorFlow on Linux; on other C libraries TensorFlow itself may differ.
+tests (parity_tests/test_random_weights.py): every initializer here, float32 and float64,
+for every shape and seed tried. Uniform-based ones (GlorotUniform, HeUniform,
+LecunUniform, RandomUniform, VarianceScaling "uniform") are exact by construction:
+integer arithmetic, then a multiply and an add in the float type. Normal-based ones
+(GlorotNormal, HeNormal, LecunNormal, RandomNormal, TruncatedNormal) go through log, sin
+and cos: in float32 they use glibc's own algorithms (`scratchnn.libm32`, checked on all
+2^23 inputs), which is what TensorFlow calls on Linux (on another C library TensorFlow's
+numbers would differ); in float64 they use NumPy's double log/sin/cos, equal to glibc's
+in every test so far but not guaranteed to the last bit.
 
 Fans of a kernel shape (`compute_fans`): Dense (in, out) -> fan_in=in, fan_out=out;
 Conv2D (kh, kw, cin, cout) -> fan_in = kh*kw*cin, fan_out = kh*kw*cout.

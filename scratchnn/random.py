@@ -23,8 +23,8 @@ One Philox-4x32-10 block: the counter is four 32-bit words (c0, c1, c2, c3), the
     (k0, k1) <- (k0 + 0x9E3779B9,  k1 + 0xBB67AE85)  mod 2^32
 
 and the four words left are the output. The multiplications mix bits across the words,
-the xors with the key make the mapping depend on the seed, and ten rounds are what
-Random123's authors found to pass every statistical test with a margin.
+the xors with the key make the mapping depend on the seed. Random123's authors found
+7 rounds already pass the BigCrush statistical tests; 10 is their default, for a margin.
 
 What Keras builds on it (all measured bit for bit against keras 3.15.1 / TF 2.21):
 
@@ -32,10 +32,18 @@ What Keras builds on it (all measured bit for bit against keras 3.15.1 / TF 2.21
            `random.randint(1, 10**9)` from Python's `random` WHEN IT IS CONSTRUCTED.
 * uniform: a seed pair (s0, s1) becomes a key and counter (`key_counter_from_seed`);
            the array is filled, row-major, from the stream; word w becomes the float
-           (w & 0x7FFFFF) / 2^23 in [0, 1) (23 random mantissa bits). See `uniform`.
-* normal:  Box-Muller on pairs of words (`normal`, `truncated_normal`).
+           (w & 0x7FFFFF) / 2^23 in [0, 1) (23 random mantissa bits; float64 takes two
+           words per value). Initializers use the pair (seed, 0); a Dropout layer
+           (seed, 0), (seed, 1), ... one per training call. See `uniform`.
+* normal:  Box-Muller on pairs of uniforms (`normal`, `truncated_normal`), with the C
+           library's float32 log and sincos reproduced bit for bit (`libm32`).
 * shuffle: fit's order is TensorFlow's RandomShuffle, a Fisher-Yates shuffle fed by a
            Philox stream keyed by the global seed (`fit_permutation`).
+
+Exact, as measured by the parity tests: uniform, normal and truncated normal numbers in
+float32 and float64 (float32 normals rely on glibc's algorithms, which TensorFlow calls
+on Linux; float64 normals on NumPy's double log/sin/cos, equal to glibc's in every
+test so far but not guaranteed), Dropout masks, fit's order.
 """
 
 from __future__ import annotations
