@@ -88,6 +88,10 @@ def train_both(layers, input_shape, compile_kwargs: dict, x, y, epochs: int,
     if seed is not None:
         import keras
 
+        if not callable(layers):
+            raise TypeError("train_both(seed=...) needs `layers` as a function returning "
+                            "fresh scratchnn layers: layers built before the seed was set "
+                            "have drawn their seeds already")
         snn.utils.set_random_seed(seed)
         model = snn.Sequential([snn.Input(input_shape), *layers()])
         model.compile(**compile_kwargs)
