@@ -129,9 +129,8 @@ def check_targets(model, y: Array, sample_weight: Array | None, n: int, where: s
     try:
         loss._prepare(y, y_pred)
     except ValueError as err:
-        raise ValueError(f"{where}: {prefix}y has shape {y.shape}, which does not fit "
-                         f"the model's output {_fmt(output)} under {type(loss).__name__}: "
-                         f"{err}") from None
+        raise ValueError(f"{where}: {prefix}y (shape {y.shape}) does not fit the model's "
+                         f"output {_fmt(output)} under {type(loss).__name__}: {err}") from None
     if sample_weight is not None:
         per_sample = (n, *output[1:-1])        # every loss reduces the last axis
         if sample_weight.shape not in (per_sample, (*per_sample, 1)):

@@ -121,6 +121,14 @@ def test_checkpoint_refuses_names_and_frequencies_it_cannot_honour(kwargs, match
         C.ModelCheckpoint(**kwargs)
 
 
+def test_checkpoint_without_h5py_says_so_at_once_and_npz_still_works(monkeypatch):
+    from scratchnn.callbacks import model_checkpoint
+    monkeypatch.setattr(model_checkpoint.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ImportError, match="needs h5py"):
+        C.ModelCheckpoint("m.keras")
+    C.ModelCheckpoint("w.weights.npz", save_weights_only=True)
+
+
 def test_checkpoint_save_freq_counts_batches_across_epochs(tmp_path):
     # 40 samples, batch 8: 5 batches per epoch; every 3rd batch -> after batch 3 of
     # epoch 1, batch 1 and batch 4 of epoch 2 (the names Keras 3.15 writes).
@@ -209,6 +217,20 @@ def test_backup_resume_ends_with_exactly_the_uninterrupted_weights(tmp_path, err
     _assert_same_weights(resumed, reference)
     assert resumed.optimizer.iterations == reference.optimizer.iterations == 6 * 4
     assert not tmp_path.exists()                           # deleted at a normal end
+
+
+def test_backup_resume_with_the_seeded_shuffle_is_exact_too(tmp_path):
+    # After set_random_seed (inside _model), fit's shuffle gives the same order in a
+    # resumed run as in the uninterrupted one, so the weights agree bit for bit.
+    x, y = _data()
+    shuffled = dict(FIT, shuffle=True)
+    reference = _model()
+    reference.fit(x, y, **shuffled)
+    with pytest.raises(KeyboardInterrupt):
+        _model().fit(x, y, **shuffled, callbacks=[C.BackupAndRestore(tmp_path), _FailAt(4)])
+    resumed = _model()
+    resumed.fit(x, y, **shuffled, callbacks=[C.BackupAndRestore(tmp_path)])
+    _assert_same_weights(resumed, reference)
 
 
 def test_backup_writes_keras_s_two_files_each_epoch_and_deletes_only_them(tmp_path):

@@ -201,7 +201,7 @@ def test_an_interrupted_download_leaves_no_partial_file(tmp_path, monkeypatch):
         dst.write(src.read(10))
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(fm.shutil, "copyfileobj", copy_then_ctrl_c)
+    monkeypatch.setattr(shutil, "copyfileobj", copy_then_ctrl_c)
     with pytest.raises(KeyboardInterrupt):
         fm.download(dest, base_url=mirror.as_uri() + "/")
     assert list(dest.iterdir()) == []

@@ -17,11 +17,8 @@ ends normally (EarlyStopping and TerminateOnNaN stops included), the backup is d
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
-import json
 import os
-import shutil
 
 from .. import interrupts
 from .base import Callback
@@ -34,6 +31,8 @@ def _weights_file_name() -> str:
 
 
 def _sha256(path: str) -> str:
+    import hashlib
+
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
 
@@ -84,6 +83,8 @@ class BackupAndRestore(Callback):
 
     # -- restore ---------------------------------------------------------------------------
     def on_train_begin(self, logs=None):
+        import shutil
+
         try:
             self._load_model()
         except (OSError, ValueError):
@@ -99,6 +100,8 @@ class BackupAndRestore(Callback):
 
     def _load_model(self) -> None:
         """Load the backed-up weights (and optimizer state); set the epoch to resume at."""
+        import json
+
         metadata = None
         if os.path.exists(self._training_metadata_path):
             try:
@@ -153,6 +156,9 @@ class BackupAndRestore(Callback):
         return False
 
     def _save_model(self) -> None:
+        import json
+        import shutil
+
         from ..saving.atomic import atomic_write
 
         os.makedirs(self.backup_dir, exist_ok=True)

@@ -3,6 +3,7 @@ every epoch or every `save_freq` batches, optionally only when `monitor` improve
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import warnings
 
@@ -69,6 +70,12 @@ class ModelCheckpoint(MonitorCallback):
                     if self.filepath.endswith(WEIGHTS_SUFFIXES) else "")
             raise ValueError("The filepath provided must end in `.keras` (Keras model format)"
                              f"{hint}. Received: filepath={self.filepath}")
+        if self.filepath.endswith((".keras", ".weights.h5")) \
+                and importlib.util.find_spec("h5py") is None:
+            # Say so now, not after the first epoch of training.
+            raise ImportError(f"ModelCheckpoint: writing '{self.filepath}' needs h5py, which "
+                              "is not installed (pip install 'scratchnn[h5]'); or save weights "
+                              "only, with save_weights_only=True and a `.weights.npz` name")
         if save_freq != "epoch":
             # Only a batch-level checkpoint listens to batches: fit then computes the
             # batch logs for it. (An instance attribute, so an epoch-level checkpoint

@@ -14,13 +14,7 @@ differs between copies (Debian's are recompressed), the IDX bytes do not.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import os
-import shutil
-import tempfile
-import urllib.request
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +84,10 @@ def read_idx_gz(file: str | os.PathLike, sha256: str | None = None) -> np.ndarra
     A damaged file (truncated or corrupt gzip, not an IDX file, other content than
     expected) raises ValueError naming the file and the problem; a missing one,
     FileNotFoundError."""
+    import gzip                                  # here, not at import time (import speed)
+    import hashlib
+    import zlib
+
     try:
         with gzip.open(file, "rb") as f:
             data = f.read()
@@ -127,6 +125,10 @@ def download(dest: str | os.PathLike | None = None, base_url: str = BASE_URL) ->
     only once verified (gzip intact, IDX header sound, SHA-256 of the content as
     expected). A failed, damaged or interrupted (Ctrl-C) download leaves nothing behind:
     no partial file ever sits in the cache under a real name."""
+    import shutil                                # here, not at import time (import speed)
+    import tempfile
+    import urllib.request
+
     dest = Path(dest) if dest is not None else keras_cache_dir()
     dest.mkdir(parents=True, exist_ok=True)
     for name, sha256 in FILES.items():
