@@ -147,11 +147,7 @@ def train_both_engines(spec: DemoModel) -> tuple[Run, Run]:
     from tf_reference import train_both
     (x, y), (xt, yt) = load(spec.data, spec.input_shape)
     utils.set_random_seed(SEED)
-    ours_timer, keras_seconds, start = Timer(), [0.0], [0.0]
-    keras_timer = keras.callbacks.LambdaCallback(
-        on_train_begin=lambda logs: start.__setitem__(0, time.perf_counter()),
-        on_train_end=lambda logs: keras_seconds.__setitem__(
-            0, keras_seconds[0] + time.perf_counter() - start[0]))
+    ours_timer, keras_timer = Timer(), _keras_timer(keras)
     snn_extra, keras_extra = [], []
     if spec.lr_schedule:
         snn_extra = [callbacks.LearningRateScheduler(spec.lr_schedule)]
@@ -163,7 +159,21 @@ def train_both_engines(spec: DemoModel) -> tuple[Run, Run]:
     ours_accuracy = model.evaluate(xt, yt, verbose=0)[1]
     keras_accuracy = twin.evaluate(xt, yt, verbose=0, return_dict=True)["accuracy"]
     return (Run(ours, float(ours_accuracy), ours_timer.seconds, model),
-            Run(theirs, float(keras_accuracy), keras_seconds[0], twin))
+            Run(theirs, float(keras_accuracy), keras_timer.seconds, twin))
+
+
+def _keras_timer(keras):
+    """The Keras twin of `Timer` (a Keras callback, so it is defined only once Keras is)."""
+    class KerasTimer(keras.callbacks.Callback):
+        seconds, _start = 0.0, 0.0
+
+        def on_train_begin(self, logs=None):
+            self._start = time.perf_counter()
+
+        def on_train_end(self, logs=None):
+            self.seconds += time.perf_counter() - self._start
+
+    return KerasTimer()
 
 
 def largest_difference(ours: dict, theirs: dict) -> tuple[float, str]:
