@@ -10,7 +10,11 @@ model's width, the epochs and the step size; float64 curves pin the algorithm.
 
 FORWARD_F32 = dict(rtol=1e-5, atol=1e-6)
 FORWARD_F64 = dict(rtol=1e-10, atol=1e-12)
-GRAD_F32 = dict(rtol=1e-5, atol=1e-6)       # atol relative to the largest gradient entry
+# atol relative to the largest gradient entry. 2e-6, not 1e-6: a conv bias gradient is a
+# float32 sum over N*Ho*Wo = 21,632 terms, and measured against the float64 gradient of the
+# same weights (CNN conv32, 6 seeds) KERAS's own error reached 1.35e-6 of the largest
+# entry, scratchnn's 4.0e-7: the two float32 results can differ by more than 1e-6.
+GRAD_F32 = dict(rtol=1e-5, atol=2e-6)
 GRAD_F64 = dict(rtol=1e-9, atol=1e-12)
 OPTIMIZER_F32 = dict(rtol=0, atol=1e-6)
 OPTIMIZER_F64 = dict(rtol=0, atol=1e-14)

@@ -28,7 +28,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import activations, config
+from . import config
 
 Array = np.ndarray
 _REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
@@ -80,15 +80,17 @@ def _bce_probs(y: Array, p: Array) -> tuple[Array, Array]:
     pc, inside = _clip(p)
     elementwise = -(y * np.log(pc) + (1 - y) * np.log(1 - pc))
     dl = (-(y / pc) + (1 - y) / (1 - pc)) * inside / p.shape[-1]
-    return elementwise.mean(axis=-1), dl
+    return elementwise.sum(axis=-1) / p.shape[-1], dl
 
 
 def _bce_logits(y: Array, z: Array) -> tuple[Array, Array]:
     # -(y log s(z) + (1-y) log(1-s(z))) rewritten so exp never overflows;
     # its derivative is s(z) - y (the fused gradient), divided by d for the mean.
-    elementwise = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
-    dl = (activations.sigmoid(z) - y) / z.shape[-1]
-    return elementwise.mean(axis=-1), dl
+    e = np.exp(-np.abs(z))                                   # in (0, 1]
+    elementwise = np.maximum(z, 0) - z * y + np.log1p(e)
+    s = np.where(z >= 0, 1, e) / (1 + e)                     # sigmoid(z), from the same e
+    d = z.shape[-1]
+    return elementwise.sum(axis=-1) / d, (s - y) / d
 
 
 def _cce_probs(y: Array, p: Array) -> tuple[Array, Array]:
@@ -118,8 +120,13 @@ def _one_hot_like(labels: Array, z: Array) -> Array:
 def _scce_logits(labels: Array, z: Array) -> tuple[Array, Array]:
     # l = logsumexp(z) - z_y,  dl/dz = softmax(z) - onehot(y)
     log_p = _log_softmax(z)
-    loss = -np.take_along_axis(log_p, labels[..., None], axis=-1)[..., 0]
-    return loss, np.exp(log_p) - _one_hot_like(labels, z)
+    if z.ndim != 2:                                          # (N, ..., C): the general form
+        loss = -np.take_along_axis(log_p, labels[..., None], axis=-1)[..., 0]
+        return loss, np.exp(log_p) - _one_hot_like(labels, z)
+    rows = np.arange(len(labels))
+    dl = np.exp(log_p)                                       # softmax(z)   (N, C)
+    dl[rows, labels] -= 1                                    # - onehot(y), in place
+    return -log_p[rows, labels], dl
 
 
 def _scce_probs(labels: Array, p: Array) -> tuple[Array, Array]:
@@ -133,13 +140,13 @@ def _scce_probs(labels: Array, p: Array) -> tuple[Array, Array]:
 def _mse(y: Array, p: Array) -> tuple[Array, Array]:
     # l = mean (y - p)^2,  dl/dp = 2 (p - y) / d
     diff = y - p
-    return np.mean(np.square(diff), axis=-1), -2 * diff / p.shape[-1]
+    return np.square(diff).sum(axis=-1) / p.shape[-1], -2 * diff / p.shape[-1]
 
 
 def _mae(y: Array, p: Array) -> tuple[Array, Array]:
     # l = mean |y - p|,  dl/dp = sign(p - y) / d   (0 where p == y, as TensorFlow)
     diff = y - p
-    return np.mean(np.abs(diff), axis=-1), -np.sign(diff) / p.shape[-1]
+    return np.abs(diff).sum(axis=-1) / p.shape[-1], -np.sign(diff) / p.shape[-1]
 
 
 # -- the Loss classes ------------------------------------------------------------------
@@ -174,12 +181,19 @@ class Loss:
         softmax/sigmoid output) is given and this loss computes from logits.
         """
         y_pred = np.asarray(y_pred)
-        if not np.issubdtype(y_pred.dtype, np.floating):
+        if y_pred.dtype.kind != "f":
             y_pred = y_pred.astype(config.floatx())
         carried = logits is not None and self.accepts_logits
         source = np.asarray(logits) if carried else y_pred  # what the gradient is taken at
         y_true, aligned = self._prepare(y_true, source)
         per_sample, dl = self._per_sample(y_true, aligned, carried)
+        if sample_weight is None and self.reduction == "sum_over_batch_size":
+            # fit's case, spelled out: L = sum(l_n) / n_losses, dL/d(input)_n = dl_n / n_losses
+            n = per_sample.size
+            value = float(per_sample.sum() / np.asarray(n, per_sample.dtype)) if n else 0.0
+            if not need_grad:
+                return value, None
+            return value, (dl * np.asarray(1.0 / max(n, 1), dl.dtype)).reshape(source.shape)
         weights = self._sample_weights(sample_weight, per_sample)
         weighted = per_sample if weights is None else per_sample * weights
         if self.reduction in (None, "none"):
@@ -286,8 +300,11 @@ class SparseCategoricalCrossentropy(_Crossentropy):
 
     def _prepare(self, y_true, y_pred):
         y_pred = np.asarray(y_pred)
-        # Keras converts labels to floatx, then to int64 (float labels are truncated).
-        y_true = np.asarray(y_true, dtype=y_pred.dtype)
+        # Keras converts labels to floatx, then to int64 (float labels are truncated);
+        # integer labels come out the same without the round trip.
+        y_true = np.asarray(y_true)
+        if y_true.dtype.kind not in "iu":
+            y_true = y_true.astype(y_pred.dtype)
         y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
             y_true = y_true[..., 0]

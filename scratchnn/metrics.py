@@ -54,6 +54,11 @@ class Mean(Metric):
         self.count = 0.0
 
     def update_state(self, values, sample_weight=None) -> None:
+        if isinstance(values, float) and isinstance(sample_weight, (int, float, type(None))):
+            weight = 1.0 if sample_weight is None else float(sample_weight)
+            self.total += values * weight                      # one value (fit's loss)
+            self.count += weight
+            return
         values = np.asarray(values, dtype=np.float64)
         if values.ndim > 1:
             values = values.reshape(values.shape[0], -1).mean(axis=1)   # one per sample

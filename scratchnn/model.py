@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from . import config, saving, summary as summary_module, utils
+from .data_utils import check_inputs
 from .layers.base import ActivatedLayer, Layer, _fmt_shape
 from .layers.core import InputLayer
 from .trainer import Trainer
@@ -185,13 +186,17 @@ class Sequential(Trainer):
         return x
 
     def forward(self, x: Array, training: bool = False) -> Array:
-        """Run every layer in order; each caches what its backward needs."""
+        """Run every layer in order; each caches what its backward needs.
+
+        `x` must already fit the model (fit, evaluate, predict and `model(x)` check it
+        once, at the door): the layers' own per-call checks (`layer(x)`) are skipped."""
         for layer in self.layers:
-            x = layer(x, training=training)
+            x = layer.forward(x, training=training)
         return x
 
     def __call__(self, x, training: bool = False) -> Array:
-        return self.forward(self._as_input(x), training=training)
+        return self.forward(check_inputs(self, x, f"Sequential '{self.name}'"),
+                            training=training)
 
     def logits_carrier(self, training: bool) -> ActivatedLayer | None:
         """The softmax/sigmoid layer whose output reached the loss unchanged, if any.

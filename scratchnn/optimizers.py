@@ -152,6 +152,8 @@ class Optimizer:
         """The optimizer's state as Keras lists it: iterations, learning_rate, then the
         slots (a group's slots interleaved per parameter). Slot entries are live views."""
         out = [np.asarray(self.iterations, np.int64), np.asarray(self.learning_rate)]
+        if not self.built:                        # no slots before the first step
+            return out
         for group in self.slot_groups():
             lists = [getattr(self, name) for name in group]
             out += [slots[i] for i in range(len(self._shapes or [])) for slots in lists]
@@ -287,15 +289,17 @@ class Adam(Optimizer):
 
 
     def step_constants(self, dtype) -> dict:
-        lr = self.learning_rate.astype(dtype)
-        t = np.asarray(self.iterations + 1, dtype)
-        beta_1_power = keras_cast(self.beta_1, dtype) ** t
-        beta_2_power = keras_cast(self.beta_2, dtype) ** t
-        return {"alpha": lr * np.sqrt(1 - beta_2_power) / (1 - beta_1_power),
+        # NumPy scalars of `dtype` (the same arithmetic as 0-d arrays, a tenth of the cost).
+        scalar = np.dtype(dtype).type
+        lr = scalar(self.learning_rate)
+        t = scalar(self.iterations + 1)
+        beta_1_power = scalar(np.float32(self.beta_1)) ** t        # keras_cast, as a scalar
+        beta_2_power = scalar(np.float32(self.beta_2)) ** t
+        return {"alpha": lr * np.sqrt(scalar(1) - beta_2_power) / (scalar(1) - beta_1_power),
                 # 1 - beta is formed in Python float64, then cast: bit-exact with Keras.
-                "one_minus_beta_1": np.asarray(1 - self.beta_1, dtype),
-                "one_minus_beta_2": np.asarray(1 - self.beta_2, dtype),
-                "epsilon": np.asarray(self.epsilon, dtype)}
+                "one_minus_beta_1": scalar(1 - self.beta_1),
+                "one_minus_beta_2": scalar(1 - self.beta_2),
+                "epsilon": scalar(self.epsilon)}
 
     def update_step(self, g, w, step, scratch, *slots) -> None:
         m, v = slots[0], slots[1]
