@@ -95,7 +95,7 @@ class Dense(ActivatedLayer):
         dz2 = dz.reshape(-1, self.units)                      # (N*, units)
         np.matmul(x2.T, dz2, out=self.grads["kernel"])
         if self.use_bias:
-            np.sum(dz2, axis=0, out=self.grads["bias"])
+            np.add.reduce(dz2, axis=0, out=self.grads["bias"])   # np.sum, minus its wrapper
         if not self.input_grad_needed:
             return None                                       # first layer: dL/dx unused
         return dz @ self.params["kernel"].T
