@@ -1,7 +1,8 @@
 # The README's commands. Each target creates or reuses the local virtualenv (.venv),
 # installs what it needs, and makes sure Fashion-MNIST is on disk.
 #   make demo    the main job: train the tutorial models and show results
-#   make test    the whole suite: tests/ (engine) and parity_tests/ (against TensorFlow)
+#   make test    the whole suite: tests/ (engine) and parity_tests/ (against TensorFlow),
+#                on both cores (pytest-xdist)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -26,7 +27,7 @@ demo: $(STAMP) data
 	$(PY) -m scratchnn.cli demo
 
 test: $(STAMP) data
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 parity: $(STAMP) data
 	$(PY) -m scratchnn.cli parity
