@@ -87,7 +87,8 @@ def test_markdown_table_names_the_command_and_the_minimum_of_interleaved_runs(qu
 def test_profile_prints_where_a_training_step_goes():
     done = _bench("--profile", "circles")
     assert done.returncode == 0, done.stderr[-3000:]
-    for phase in ("forward", "backward", "loss", "optimizer", "metrics", "loop overhead"):
+    for phase in ("forward", "backward", "loss", "optimizer", "metrics", "loop overhead",
+                  "shuffled epoch order"):
         assert phase in done.stdout, phase
 
 

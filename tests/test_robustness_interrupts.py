@@ -15,6 +15,16 @@ from scratchnn import callbacks as C, interrupts
 STEPS = 5                                       # 40 samples, batch 8
 
 
+@pytest.fixture(autouse=True)
+def _python_ctrl_c_handler():
+    """Python's own Ctrl-C handler, as in a terminal. A process started as a background
+    job (`cmd &` in a script, nohup) inherits SIGINT *ignored*, and Python then leaves it
+    ignored: without this, these tests would depend on how the suite was launched."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def _data():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(40, 3)).astype("float32")
