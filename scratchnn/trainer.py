@@ -15,6 +15,7 @@ and calls the callbacks around them.
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import numpy as np
@@ -263,23 +264,32 @@ class Trainer:
         verbose = check_verbose(verbose)
         steps = callbacks_module.steps_for(len(x), batch_size)
         bar = callbacks_module.Progbar(steps, verbose) if verbose else None
-        out = np.empty((len(x), *self.output_shape[1:]), dtype=config.floatx())
-        rows = self._predict_slice_rows()
+        if len(x) == 0:
+            return np.zeros((0, *self.output_shape[1:]), dtype=config.floatx())
+        out = None
+        rows = self._predict_slice_rows(batch_size)
         for step in range(steps):
             # A batch goes through the layers in slices of `rows` samples (the same
             # numbers; see PREDICT_SLICE_BYTES), each written straight into `out`.
             stop = min((step + 1) * batch_size, len(x))
             for start in range(step * batch_size, stop, rows):
                 end = min(start + rows, stop)
-                out[start:end] = self.forward(x[start:end])
+                y = self.forward(x[start:end])
+                if out is None:
+                    out = np.empty((len(x), *y.shape[1:]), dtype=y.dtype)
+                out[start:end] = y
             if bar:
                 bar.update(step + 1, {}, finalize=step == steps - 1)
         return out
 
-    def _predict_slice_rows(self) -> int:
-        """How many samples predict pushes through the layers at once (PREDICT_SLICE_BYTES
-        over the largest layer output of one sample)."""
-        largest = max(int(np.prod(layer.output_shape[1:])) for layer in self.layers)
+    def _predict_slice_rows(self, batch_size: int) -> int:
+        """How many samples predict pushes through the layers at once: PREDICT_SLICE_BYTES
+        over the largest layer output of one sample (the whole batch when a layer's output
+        size is only known at run time)."""
+        shapes = [layer.output_shape[1:] for layer in self.layers]
+        if any(None in shape for shape in shapes):
+            return batch_size
+        largest = max(math.prod(shape) for shape in shapes)
         return max(1, PREDICT_SLICE_BYTES // (largest * np.dtype(config.floatx()).itemsize))
 
     # -- one batch, by hand ----------------------------------------------------------------

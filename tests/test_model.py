@@ -303,3 +303,30 @@ def test_a_layer_that_assigns_a_new_gradient_array_still_trains_correctly():
         model.fit(x, y, epochs=2, shuffle=False, verbose=0)
     for a, b in zip(ref.get_weights(), mine.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_predict_in_cache_sized_slices_gives_what_one_forward_pass_gives(monkeypatch):
+    """predict splits each batch into slices (PREDICT_SLICE_BYTES); same numbers."""
+    from scratchnn import trainer
+    snn.utils.set_random_seed(3)
+    model = snn.Sequential([snn.Input((8, 8, 2)), snn.layers.Conv2D(3, 3, activation="relu"),
+                            snn.layers.MaxPooling2D(), snn.layers.Flatten(),
+                            snn.layers.Dense(4, activation="softmax")])
+    x = np.random.default_rng(0).normal(size=(50, 8, 8, 2)).astype("float32")
+    monkeypatch.setattr(trainer, "PREDICT_SLICE_BYTES", 7 * 6 * 6 * 3 * 4)   # 7 samples
+    assert model._predict_slice_rows(32) == 7
+    np.testing.assert_allclose(model.predict(x, batch_size=20, verbose=0), model(x),
+                               rtol=1e-6, atol=1e-7)
+
+
+def test_predict_with_sizes_known_only_at_run_time_and_keeps_the_model_dtype():
+    snn.utils.set_random_seed(3)
+    model = snn.Sequential([snn.Input((None, None, 1)), snn.layers.Conv2D(2, 3),
+                            snn.layers.MaxPooling2D()])
+    assert model.predict(np.ones((5, 10, 10, 1)), verbose=0).shape == (5, 4, 4, 2)
+    snn.config.set_floatx("float64")
+    try:
+        wide = snn.Sequential([snn.Input((3,)), snn.layers.Dense(2)])
+    finally:
+        snn.config.set_floatx("float32")
+    assert wide.predict(np.ones((4, 3)), verbose=0).dtype == np.float64
