@@ -71,6 +71,11 @@ class Trainer:
         return self.loss is not None
 
     @property
+    def compiled_metric_ids(self) -> list:
+        """The metrics exactly as given to compile() (names, functions or Metric objects)."""
+        return list(self._metric_ids)
+
+    @property
     def metrics_names(self) -> list[str]:
         return ["loss"] + [m.name for m in self.compiled_metrics]
 

@@ -124,7 +124,7 @@ def to_keras(model: snn.Sequential, compile: bool = True,
         twin.set_weights(model.get_weights())
     if compile and model.loss is not None:
         twin.compile(optimizer=_keras_optimizer(model.optimizer), loss=_keras_loss(model.loss),
-                     metrics=[_keras_metric(m) for m in model._metric_ids] or None)
+                     metrics=[_keras_metric(m) for m in model.compiled_metric_ids] or None)
     return twin
 
 

@@ -21,7 +21,7 @@ import importlib.util
 import os
 
 from .. import interrupts
-from .base import Callback
+from .base import Callback, SaveFrequency
 
 
 def _weights_file_name() -> str:
@@ -75,8 +75,7 @@ class BackupAndRestore(Callback):
         self._training_metadata_path = os.path.join(self.backup_dir, "training_metadata.json")
         self._prev_weights_path = self._weights_path + ".bkp"
         self._prev_training_metadata_path = self._training_metadata_path + ".bkp"
-        self._batches_seen_since_last_saving = 0
-        self._last_batch_seen = 0
+        self._batches = SaveFrequency(save_freq)
         self._current_epoch = 0
         if save_freq != "epoch":      # listen to batches only when asked (see ModelCheckpoint)
             self.on_train_batch_end = self._on_train_batch_end
@@ -135,25 +134,13 @@ class BackupAndRestore(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self._current_epoch = epoch + 1
-        self._last_batch_seen = 0
+        self._batches.last_batch = None
         if self.save_freq == "epoch":
             self._save_model()
 
     def _on_train_batch_end(self, batch, logs=None):
-        if self._should_save_on_batch(batch):
+        if self._batches.due(batch):
             self._save_model()
-
-    def _should_save_on_batch(self, batch: int) -> bool:
-        if batch <= self._last_batch_seen:                # a new epoch began
-            added = batch + 1
-        else:
-            added = batch - self._last_batch_seen
-        self._batches_seen_since_last_saving += added
-        self._last_batch_seen = batch
-        if self._batches_seen_since_last_saving >= self.save_freq:
-            self._batches_seen_since_last_saving = 0
-            return True
-        return False
 
     def _save_model(self) -> None:
         import json
@@ -172,7 +159,7 @@ class BackupAndRestore(Callback):
                         with open(path, "rb") as src, atomic_write(prev) as dst:
                             shutil.copyfileobj(src, dst)
             self.model.save_weights(self._weights_path)
-            metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen,
+            metadata = {"epoch": self._current_epoch, "batch": self._batches.last_batch or 0,
                         "weights_sha256": _sha256(self._weights_path)}
             with atomic_write(self._training_metadata_path) as f:
                 f.write(json.dumps(metadata).encode("utf-8"))

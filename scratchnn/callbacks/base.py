@@ -94,3 +94,24 @@ class LambdaCallback(Callback):
             if not name.startswith("on_") or not hasattr(Callback, name):
                 raise ValueError(f"LambdaCallback: unknown hook {name!r}")
             setattr(self, name, fn)
+
+
+class SaveFrequency:
+    """Keras's batch count for `save_freq=N` (ModelCheckpoint, BackupAndRestore): the
+    batches seen across epochs; `due(batch)` is True on every N-th one."""
+
+    def __init__(self, every: int | str) -> None:
+        self.every = every
+        self.since_last_save = 0
+        self.last_batch: int | None = None          # None: no batch seen since an epoch ended
+
+    def due(self, batch: int) -> bool:
+        if self.last_batch is None or batch <= self.last_batch:   # a new epoch began
+            self.since_last_save += batch + 1
+        else:
+            self.since_last_save += batch - self.last_batch
+        self.last_batch = batch
+        if self.since_last_save >= self.every:
+            self.since_last_save = 0
+            return True
+        return False

@@ -7,6 +7,7 @@ import importlib.util
 import os
 import warnings
 
+from .base import SaveFrequency
 from .monitor import MonitorCallback
 
 MODEL_SUFFIXES = (".keras",)                         # model.save(path)
@@ -52,8 +53,7 @@ class ModelCheckpoint(MonitorCallback):
         self.save_best_only = save_best_only
         self.save_weights_only = save_weights_only
         self.save_freq = save_freq
-        self._batches_seen_since_last_saving = 0
-        self._last_batch_seen: int | None = None
+        self._batches = SaveFrequency(save_freq)
         self._current_epoch = 0
         if save_freq != "epoch" and (isinstance(save_freq, bool)
                                      or not isinstance(save_freq, int) or save_freq < 1):
@@ -86,25 +86,12 @@ class ModelCheckpoint(MonitorCallback):
         self._current_epoch = epoch
 
     def _on_train_batch_end(self, batch, logs=None):
-        if self._should_save_on_batch(batch):
+        if self._batches.due(batch):
             self._save_model(self._current_epoch, batch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.save_freq == "epoch":
             self._save_model(epoch, None, logs)
-
-    def _should_save_on_batch(self, batch: int) -> bool:
-        """Count batches across epochs; True every `save_freq`-th one."""
-        if self._last_batch_seen is None or batch <= self._last_batch_seen:
-            added = batch + 1                              # a new epoch began
-        else:
-            added = batch - self._last_batch_seen
-        self._batches_seen_since_last_saving += added
-        self._last_batch_seen = batch
-        if self._batches_seen_since_last_saving >= self.save_freq:
-            self._batches_seen_since_last_saving = 0
-            return True
-        return False
 
     def _should_save_model(self, epoch: int, logs: dict, filepath: str) -> bool:
         if not self.save_best_only:

@@ -104,7 +104,7 @@ def compile_config(model) -> dict:
     from .keras_config import model_dtype
 
     metrics = []
-    for metric in model._metric_ids:
+    for metric in model.compiled_metric_ids:
         entry = metric_to_keras(metric, model_dtype(model))
         if entry is None:
             _warn(model, f"metric {metric!r}", "it is left out of the file")
