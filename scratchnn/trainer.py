@@ -214,7 +214,10 @@ class Trainer:
             self.epoch_order = self.epoch_order_for(epoch, len(x), shuffle)
             cbs.call("on_epoch_begin", epoch, None)
             for step in range(steps):
-                idx = self.epoch_order[step * batch_size:(step + 1) * batch_size]
+                start = step * batch_size
+                # In order (shuffle=False) a batch is a slice, a view of x: nothing copied.
+                idx = (self.epoch_order[start:start + batch_size] if shuffle
+                       else slice(start, start + batch_size))
                 if batch_begin:
                     cbs.call("on_train_batch_begin", step, None)
                 self._train_batch(x[idx], y[idx],

@@ -50,3 +50,16 @@ def test_derivative_matches_finite_differences(name, float64):
 def test_activations_keep_float32(name):
     x = np.linspace(-3, 3, 12, dtype=np.float32).reshape(3, 4)
     assert A.get(name)(x).dtype == np.float32
+
+
+def test_relu_in_place_and_its_backward_from_the_output_alone():
+    x = np.array([-2.0, -0.0, 0.0, 0.5, 3.0], dtype=np.float32)
+    big = np.linspace(-1, 1, 5000, dtype=np.float32)     # the zeros-buffer path
+    for values in (x, big):
+        expected_y, expected_dx = A.relu(values), values > 0
+        z = values.copy()
+        y = A.relu(z, out=z)
+        assert y is z
+        np.testing.assert_array_equal(y, expected_y)
+        # Dense/Conv2D keep no pre-activation for relu: the mask comes from y alone.
+        np.testing.assert_array_equal(A.relu_backward(np.ones_like(y), None, y), expected_dx)

@@ -169,7 +169,14 @@ class ActivatedLayer(Layer):
 
     activation: Callable
 
-    def activate(self, z: np.ndarray) -> np.ndarray:
+    def activate(self, z: np.ndarray, own: bool = False) -> np.ndarray:
+        """y = f(z). `own`: z is this layer's fresh product that nothing else holds, so
+        relu overwrites it in place (one array less per call; relu's backward needs
+        only y, see activations.relu_backward). Otherwise z is kept for backward."""
+        if own and self.activation is activations.relu:
+            self.z = None
+            self.y = activations.relu(z, out=z)
+            return self.y
         self.z = z                                  # pre-activation, cached for backward
         self.y = self.activation(z)
         return self.y

@@ -134,7 +134,7 @@ class Conv2D(ActivatedLayer):
         else:
             self._cols = self._im2col(self._xp, (ho, wo))             # (M, K+1)
             z = self._cols @ weights                                  # (M, F) = z + bias
-        return self.activate(z.reshape(n, ho, wo, self.filters))
+        return self.activate(z.reshape(n, ho, wo, self.filters), own=True)
 
     def _forward_in_chunks(self, weights: Array, out_hw: tuple[int, int], chunk: int) -> Array:
         """Inference only: the same products, `chunk` samples at a time (see

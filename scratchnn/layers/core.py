@@ -84,7 +84,7 @@ class Dense(ActivatedLayer):
         z = x @ self.params["kernel"]                         # (N, units)
         if self.use_bias:
             z += self.params["bias"]
-        return self.activate(z)
+        return self.activate(z, own=True)
 
     def backward_z(self, dz: np.ndarray) -> np.ndarray:
         # z = x W + b, so with dz = dL/dz (N, units):

@@ -90,8 +90,8 @@ class MaxPooling2D(Layer):
         self.xp = pad(x, self.pads, value=-np.inf)             # (N, Hp, Wp, C)
         _, ho, wo, _ = self.compute_output_shape((None, h, w, c))
         offsets = self._offsets(self.xp, (ho, wo))
-        out = offsets[0].copy()                                # (N, Ho, Wo, C)
-        for offset in offsets[1:]:
+        out = offsets[0].copy() if len(offsets) == 1 else np.maximum(offsets[0], offsets[1])
+        for offset in offsets[2:]:                             # out: (N, Ho, Wo, C)
             np.maximum(out, offset, out=out)
         self.out = out
         self.won = self._first_wins(offsets, out) if training and self.tiles else None
