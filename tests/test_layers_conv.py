@@ -21,7 +21,11 @@ CONV_CONFIGS = [   # (kernel_size, strides, padding, dilation, input H, W, C, fi
     ((3, 2), (2, 1), "valid", 1, 9, 6, 2, 3),   # rectangular kernel and strides
     ((2, 5), (1, 2), "same", 1, 6, 9, 2, 2),
     (3, 1, "same", 2, 8, 8, 2, 2),          # dilated
-    (5, 1, "valid", 1, 9, 9, 4, 5),         # several channels
+    (5, 1, "valid", 1, 9, 9, 4, 5),         # several channels (WindowRows from C = 4)
+    (4, 1, "same", 1, 7, 6, 5, 3),          # T4's even 'same' kernel, by window rows
+    ((2, 3), 1, "same", 1, 5, 7, 4, 2),     # rectangular, by window rows
+    (1, 1, "valid", 1, 4, 3, 6, 2),         # 1x1 kernel, by window rows
+    (3, 1, "same", 2, 6, 6, 4, 2),          # dilated with C >= 4: im2col again
 ]
 IDS = [f"k{c[0]}-s{c[1]}-{c[2]}-d{c[3]}-{c[4]}x{c[5]}x{c[6]}-f{c[7]}" for c in CONV_CONFIGS]
 
@@ -235,3 +239,26 @@ def test_seed_cnn_a_reaches_88_percent_in_two_epochs(fashion):
     model.fit(x_train[..., None] / 255.0, y_train, epochs=2, verbose=0)
     _, accuracy = model.evaluate(x_test[..., None] / 255.0, y_test, verbose=0)
     assert accuracy >= 0.88
+
+
+@pytest.mark.parametrize("k, padding, n, h, w, c, f", [
+    ((4, 4), "same", 3, 12, 12, 8, 5), ((3, 2), "valid", 2, 6, 9, 4, 3), ((1, 3), "same", 1, 2, 5, 4, 2)])
+def test_window_rows_products_equal_im2col_reference(k, padding, n, h, w, c, f, float64):
+    # WindowRows finds the im2col rows inside a kh-times copy of the input (overlapping
+    # strided views): the same products as the plain im2col matrix, and the same dL/dW.
+    from scratchnn.layers.im2col import WindowRows, im2col_reference, pad, pads_for
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, h, w, c))
+    kernel = rng.normal(size=(*k, c, f))
+    pads = pads_for((h, w), k, (1, 1), padding)
+    xp = pad(x, pads)
+    out_hw = (xp.shape[1] - k[0] + 1, xp.shape[2] - k[1] + 1)
+    cols = im2col_reference(xp, k, (1, 1), (1, 1), out_hw)           # (M, kh*kw*C)
+    rows = WindowRows()
+    z = rows.conv(xp, kernel, out_hw)
+    np.testing.assert_allclose(z, (cols @ kernel.reshape(-1, f)).reshape(n, *out_hw, f),
+                               rtol=1e-12, atol=1e-12)
+    dz = rng.normal(size=z.shape)
+    np.testing.assert_allclose(rows.kernel_grad(dz, *k, c, xp.shape[2]),
+                               (cols.T @ dz.reshape(-1, f)).reshape(kernel.shape),
+                               rtol=1e-12, atol=1e-12)

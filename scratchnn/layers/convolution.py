@@ -10,6 +10,11 @@ with M = N*Ho*Wo output pixels and K = kh*kw*C. The kernel (kh, kw, C, F) and bi
 are stored end to end (Layer.pack_into), so [kernel; bias] is a (K+1, F) view of them, and
 the gradients land in place the same way.
 
+With stride 1, no dilation and C >= 4 channels, the same products run on overlapping
+strided views of a kh-times copy of the input instead of a written `cols` (`WindowRows` in
+im2col.py: it writes kh copies of the input where `cols` writes kh*kw); the bias is then
+added after the product and dL/db is the sum of dz.
+
 `conv2d_naive` / `conv2d_backward_naive` (conv_naive.py) are the teaching twins: plain loops
 over every output value, used by the tests as the oracle for this fast path.
 """
@@ -24,7 +29,8 @@ from .. import activations, initializers
 from .base import ActivatedLayer, _fmt_shape, normalize_tuple
 from .conv_naive import (conv2d_backward_naive, conv2d_naive, max_pool2d_backward_naive,
                          max_pool2d_naive)
-from .im2col import Im2col, col2im, crop, output_length, pad, pads_for, same_padding, view_as
+from .im2col import (Im2col, WindowRows, col2im, crop, output_length, pad, pads_for,
+                     same_padding, view_as)
 from .pooling import MaxPool2D, MaxPooling2D, check_padding
 
 Array = np.ndarray
@@ -76,6 +82,9 @@ class Conv2D(ActivatedLayer):
                                      use_bias)
         self._im2col_dz = Im2col(self.kernel_size, (1, 1), self.dilation_rate, False)
         self._cols: Array | None = None
+        # Stride 1, no dilation, C >= 4: window rows of the input and of dz (im2col.py).
+        self._rows, self._rows_dz = WindowRows(), WindowRows()
+        self._by_rows = False
 
     @property
     def effective_kernel(self) -> tuple[int, int]:
@@ -126,6 +135,13 @@ class Conv2D(ActivatedLayer):
         self.pads = pads_for((h, w), self.effective_kernel, self.strides, self.padding)
         _, ho, wo, _ = self.compute_output_shape((None, h, w, c))
         self._xp = pad(x, self.pads)                                  # (N, Hp, Wp, C)
+        self._by_rows = (self.strides == (1, 1) and self.dilation_rate == (1, 1)
+                         and c >= 4)
+        if self._by_rows:
+            z = self._rows.conv(self._xp, self.kernel, (ho, wo))      # (N, Ho, Wo, F)
+            if self.use_bias:
+                z += self.bias
+            return self.activate(z, own=True)
         weights = self._matrix(self.weight_block)                     # (K+1, F)
         per_sample = ho * wo * weights.shape[0] * x.itemsize          # bytes of cols
         if not training and n * per_sample > 2 * INFERENCE_CHUNK_BYTES:
@@ -153,9 +169,15 @@ class Conv2D(ActivatedLayer):
         #   [dL/dW; dL/db] = [cols, 1]^T dz    (K+1, F) = (K+1, M) @ (M, F)
         #   dL/dx: each pixel collects dz @ W^T from every window that contains it
         dz2 = dz.reshape(-1, self.filters)                             # (M, F)
-        if self._cols is None:            # forward ran in inference chunks: rebuild cols
-            self._cols = self._im2col(self._xp, dz.shape[1:3])
-        np.matmul(self._cols.T, dz2, out=self._matrix(self.grad_block))
+        if self._by_rows:                 # the same sums, over the views of WindowRows
+            kh, kw, c, _ = self.kernel.shape
+            self.grads["kernel"][...] = self._rows.kernel_grad(dz, kh, kw, c, self._xp.shape[2])
+            if self.use_bias:
+                np.add.reduce(dz2, axis=0, out=self.grads["bias"])     # dL/db = sum of dz
+        else:
+            if self._cols is None:        # forward ran in inference chunks: rebuild cols
+                self._cols = self._im2col(self._xp, dz.shape[1:3])
+            np.matmul(self._cols.T, dz2, out=self._matrix(self.grad_block))
         if not self.input_grad_needed:
             return None                                                # first layer
         if self.strides == (1, 1):
@@ -171,9 +193,11 @@ class Conv2D(ActivatedLayer):
         (top, _), (left, _) = self.pads
         keh, kew = self.effective_kernel
         dzp = pad(dz, ((keh - 1 - top, h - ho + top), (kew - 1 - left, w - wo + left)))
+        rotated = self.kernel[::-1, ::-1].transpose(0, 1, 3, 2)        # (kh, kw, F, C)
+        if self._by_rows:
+            return self._rows_dz.conv(dzp, rotated, (h, w))
         dcols = self._im2col_dz(dzp, (h, w))                          # (N*H*W, kh*kw*F)
-        rotated = self.kernel[::-1, ::-1].transpose(0, 1, 3, 2).reshape(-1, c)   # (kh*kw*F, C)
-        return (dcols @ rotated).reshape(n, h, w, c)
+        return (dcols @ rotated.reshape(-1, c)).reshape(n, h, w, c)
 
     def _input_grad_scattering(self, dz2: Array, out_hw: tuple[int, int]) -> Array:
         """Any stride: dcols = dz W^T (M, K), then col2im adds each window back in place."""

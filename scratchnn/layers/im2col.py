@@ -30,6 +30,10 @@ How `cols` is filled depends on the channels (both give the same matrix):
   xp[:, i*d : i*d + s*Ho : s, j*d : j*d + s*Wo : s, c], which becomes one contiguous row.
   `cols` is then the transpose of that buffer, a view BLAS reads directly.
 
+Stride 1 with many channels skips writing `cols` altogether: `WindowRows` copies the input
+once per kernel ROW and finds every window inside that copy as overlapping rows, read
+through strided views (see its docstring).
+
 The backward pass needs dL/dx = "spread each dcols row back onto the window it came from".
 Two ways:
 - col2im (any stride): dcols = dz @ kernel^T, then add each offset's slice back onto the
@@ -141,6 +145,81 @@ class Im2col:
         cols = view_as(self._buffer[:, :k], (n, ho, wo, kh, kw, c))
         cols[...] = window_view(xp, self.kernel, self.strides, self.dilation, out_hw)
         return self._buffer
+
+
+class WindowRows:
+    """Stride 1, many channels: a convolution's products WITHOUT writing `cols` out.
+
+    `cols` repeats every input pixel kh*kw times (16 times for a 4x4 kernel), and writing
+    and reading that matrix costs more than the product itself on a small CPU. Here the
+    padded input is copied kh times only, once per kernel row, into
+
+        U (N, Ho, Wp, kh, C)    U[n, y, x, i, c] = xp[n, y + i, x, c]
+
+    In U's memory the window of output pixel (n, y, x), in (j, i, c) order, is ONE run of
+    K = kw*kh*C numbers: it starts at U[n, y, x] and ends with U[n, y, x + kw - 1] (x + j
+    is the next "column" of U). So `cols` already exists inside U, as rows that overlap:
+    row (n, y, x + 1) starts kh*C numbers after row (n, y, x). A matrix for BLAS needs its
+    rows at least K apart, so the products go by phase: for s = 0 .. kw-1, the windows at
+    flat positions s, s + kw, s + 2 kw, ... are exactly K apart, a strided VIEW of U
+    (`as_strided`, nothing copied), and one product (P/kw, K) @ (K, F) fills every kw-th
+    row of z. Positions run over the padded width Wp, so the last Wp - Wo of each row are
+    computed and dropped (15/12 of the work for a 4x4 'same' conv on 12x12 maps); U is
+    kh times the input instead of kh*kw times. The kernel is used in the same (j, i, c)
+    order: kernel.transpose(1, 0, 2, 3). `im2col_reference` is the plain version.
+    """
+
+    def __init__(self) -> None:
+        self._buffer: Array | None = None
+
+    def __call__(self, xp: Array, kh: int, kw: int, ho: int) -> Array:
+        """U for xp (N, Hp, Wp, C), flat, with kw*kh*C spare zeros at the end so the
+        last windows (which run past the last row) are inside the buffer."""
+        n, _, wp, c = xp.shape
+        size = n * ho * wp * kh * c
+        if self._buffer is None or self._buffer.size != size + kw * kh * c \
+                or self._buffer.dtype != xp.dtype:
+            self._buffer = np.zeros(size + kw * kh * c, xp.dtype)
+        u = self._buffer[:size].reshape(n, ho, wp, kh, c)
+        for i in range(kh):
+            u[:, :, :, i] = xp[:, i:i + ho]                 # kernel row i, all windows
+        return self._buffer
+
+    @staticmethod
+    def phases(u: Array, positions: int, kh: int, kw: int, c: int):
+        """(s, rows, view): for each phase s, the (rows, K) view of the windows at flat
+        positions s, s + kw, ... < positions (K = kw*kh*C numbers each, read-only)."""
+        k, item = kw * kh * c, u.itemsize
+        for s in range(kw):
+            rows = -(-(positions - s) // kw)
+            yield s, rows, np.lib.stride_tricks.as_strided(
+                u[s * kh * c:], shape=(rows, k), strides=(k * item, item), writeable=False)
+
+    def conv(self, xp: Array, kernel: Array, out_hw: tuple[int, int]) -> Array:
+        """z (N, Ho, Wo, F) = the stride-1 convolution of xp with kernel (kh, kw, C, F),
+        no bias: a view into the (N, Ho, Wp, F) result of the kw phase products."""
+        kh, kw, c, f = kernel.shape
+        n, _, wp, _ = xp.shape
+        ho, wo = out_hw
+        u = self(xp, kh, kw, ho)
+        weights = kernel.transpose(1, 0, 2, 3).reshape(kw * kh * c, f)   # (K, F), (j, i, c)
+        positions = n * ho * wp                              # output pixels over width Wp
+        z = np.empty((positions, f), xp.dtype)
+        for s, rows, windows in self.phases(u, positions, kh, kw, c):
+            np.matmul(windows, weights, out=z[s: s + kw * rows: kw])
+        return z[:positions].reshape(n, ho, wp, f)[:, :, :wo]
+
+    def kernel_grad(self, dz: Array, kh: int, kw: int, c: int, wp: int) -> Array:
+        """dL/dkernel (kh, kw, C, F) = sum over pixels of window^T dz, from the U of the
+        last `conv`: per phase, view^T @ (the matching rows of dz, zero where x >= Wo)."""
+        n, ho, wo, f = dz.shape
+        positions = n * ho * wp
+        grid = np.zeros((positions, f), dz.dtype)             # dz over the padded width
+        grid.reshape(n, ho, wp, f)[:, :, :wo] = dz
+        grad = np.zeros((kw * kh * c, f), dz.dtype)
+        for s, rows, windows in self.phases(self._buffer, positions, kh, kw, c):
+            grad += windows.T @ grid[s: s + kw * rows: kw]
+        return grad.reshape(kw, kh, c, f).transpose(1, 0, 2, 3)
 
 
 def col2im(dcols: Array, padded_shape: tuple, kernel: tuple[int, int],
