@@ -262,3 +262,23 @@ def test_window_rows_products_equal_im2col_reference(k, padding, n, h, w, c, f, 
     np.testing.assert_allclose(rows.kernel_grad(dz, *k, c, xp.shape[2]),
                                (cols.T @ dz.reshape(-1, f)).reshape(kernel.shape),
                                rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("c", [1, 4], ids=["im2col", "window-rows"])
+def test_inference_in_chunks_gives_the_same_outputs_and_backward_rebuilds(c, float64,
+                                                                           monkeypatch):
+    # A large batch in inference runs a few samples at a time (INFERENCE_CHUNK_BYTES) so
+    # its windows never take more than a few MB; a backward pass after it rebuilds them.
+    layer = layers.Conv2D(3, 3, padding="same", activation="relu")
+    x = _x((9, 6, 5, c))
+    whole = layer(x)
+    monkeypatch.setattr(conv, "INFERENCE_CHUNK_BYTES", 200)          # a sample or two each
+    np.testing.assert_allclose(layer(x), whole, rtol=1e-12, atol=1e-12)
+    dout = _x(whole.shape, seed=1)
+    dx = layer.backward(dout)
+    dz = dout * (whole > 0)
+    dx_ref, dw_ref, db_ref = conv.conv2d_backward_naive(x, layer.kernel, dz, layer.strides,
+                                                        "same", layer.dilation_rate)
+    np.testing.assert_allclose(dx, dx_ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer.grads["kernel"], dw_ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer.grads["bias"], db_ref, rtol=1e-12, atol=1e-12)

@@ -84,7 +84,7 @@ class Conv2D(ActivatedLayer):
         self._cols: Array | None = None
         # Stride 1, no dilation, C >= 4: window rows of the input and of dz (im2col.py).
         self._rows, self._rows_dz = WindowRows(), WindowRows()
-        self._by_rows = False
+        self._by_rows = self._kept = False
 
     @property
     def effective_kernel(self) -> tuple[int, int]:
@@ -135,32 +135,37 @@ class Conv2D(ActivatedLayer):
         self.pads = pads_for((h, w), self.effective_kernel, self.strides, self.padding)
         _, ho, wo, _ = self.compute_output_shape((None, h, w, c))
         self._xp = pad(x, self.pads)                                  # (N, Hp, Wp, C)
-        self._by_rows = (self.strides == (1, 1) and self.dilation_rate == (1, 1)
-                         and c >= 4)
-        if self._by_rows:
+        self._by_rows = self.strides == (1, 1) and self.dilation_rate == (1, 1) and c >= 4
+        kh, kw = self.kernel_size
+        per_sample = x.itemsize * (ho * self._xp.shape[2] * kh * c if self._by_rows  # U
+                                   else ho * wo * (kh * kw * c + self.use_bias))    # cols
+        # `_kept`: the windows (U or cols) of this x are kept for backward_z.
+        self._kept = training or n * per_sample <= 2 * INFERENCE_CHUNK_BYTES
+        if not self._kept:
+            z = self._forward_in_chunks((ho, wo), max(1, INFERENCE_CHUNK_BYTES // per_sample))
+        elif self._by_rows:
             z = self._rows.conv(self._xp, self.kernel, (ho, wo))      # (N, Ho, Wo, F)
             if self.use_bias:
                 z += self.bias
-            return self.activate(z, own=True)
-        weights = self._matrix(self.weight_block)                     # (K+1, F)
-        per_sample = ho * wo * weights.shape[0] * x.itemsize          # bytes of cols
-        if not training and n * per_sample > 2 * INFERENCE_CHUNK_BYTES:
-            z = self._forward_in_chunks(weights, (ho, wo), max(1, INFERENCE_CHUNK_BYTES
-                                                               // per_sample))
         else:
             self._cols = self._im2col(self._xp, (ho, wo))             # (M, K+1)
-            z = self._cols @ weights                                  # (M, F) = z + bias
+            z = self._cols @ self._matrix(self.weight_block)          # (M, F) = z + bias
         return self.activate(z.reshape(n, ho, wo, self.filters), own=True)
 
-    def _forward_in_chunks(self, weights: Array, out_hw: tuple[int, int], chunk: int) -> Array:
+    def _forward_in_chunks(self, out_hw: tuple[int, int], chunk: int) -> Array:
         """Inference only: the same products, `chunk` samples at a time (see
-        INFERENCE_CHUNK_BYTES). No `cols` is kept for a backward pass."""
+        INFERENCE_CHUNK_BYTES). No windows are kept: a backward pass rebuilds them."""
         n = self._xp.shape[0]
-        z = np.empty((n, out_hw[0] * out_hw[1], self.filters), self._xp.dtype)
+        z = np.empty((n, *out_hw, self.filters), self._xp.dtype)
         for start in range(0, n, chunk):
-            cols = self._im2col_chunks(self._xp[start:start + chunk], out_hw)
-            np.matmul(cols, weights, out=view_as(z[start:start + chunk], (-1, self.filters)))
-        self._cols = None
+            xp = self._xp[start:start + chunk]
+            if self._by_rows:
+                z[start:start + chunk] = self._rows.conv(xp, self.kernel, out_hw)
+            else:
+                np.matmul(self._im2col_chunks(xp, out_hw), self._matrix(self.weight_block),
+                          out=view_as(z[start:start + chunk], (-1, self.filters)))
+        if self._by_rows and self.use_bias:
+            z += self.bias
         return z
 
     # -- backward ----------------------------------------------------------------------------
@@ -169,14 +174,18 @@ class Conv2D(ActivatedLayer):
         #   [dL/dW; dL/db] = [cols, 1]^T dz    (K+1, F) = (K+1, M) @ (M, F)
         #   dL/dx: each pixel collects dz @ W^T from every window that contains it
         dz2 = dz.reshape(-1, self.filters)                             # (M, F)
+        kh, kw, c, _ = self.kernel.shape
+        if not self._kept:                # forward ran in inference chunks: rebuild
+            if self._by_rows:
+                self._rows(self._xp, kh, kw, dz.shape[1])
+            else:
+                self._cols = self._im2col(self._xp, dz.shape[1:3])
+            self._kept = True
         if self._by_rows:                 # the same sums, over the views of WindowRows
-            kh, kw, c, _ = self.kernel.shape
             self.grads["kernel"][...] = self._rows.kernel_grad(dz, kh, kw, c, self._xp.shape[2])
             if self.use_bias:
                 np.add.reduce(dz2, axis=0, out=self.grads["bias"])     # dL/db = sum of dz
         else:
-            if self._cols is None:        # forward ran in inference chunks: rebuild cols
-                self._cols = self._im2col(self._xp, dz.shape[1:3])
             np.matmul(self._cols.T, dz2, out=self._matrix(self.grad_block))
         if not self.input_grad_needed:
             return None                                                # first layer

@@ -207,7 +207,7 @@ class WindowRows:
         z = np.empty((positions, f), xp.dtype)
         for s, rows, windows in self.phases(u, positions, kh, kw, c):
             np.matmul(windows, weights, out=z[s: s + kw * rows: kw])
-        return z[:positions].reshape(n, ho, wp, f)[:, :, :wo]
+        return z.reshape(n, ho, wp, f)[:, :, :wo]
 
     def kernel_grad(self, dz: Array, kh: int, kw: int, c: int, wp: int) -> Array:
         """dL/dkernel (kh, kw, C, F) = sum over pixels of window^T dz, from the U of the
