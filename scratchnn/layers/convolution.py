@@ -196,7 +196,8 @@ class Conv2D(ActivatedLayer):
     def _input_grad_gathering(self, dz: Array) -> Array:
         """Stride 1: dL/dx[u] = sum_i dz[u + top - i*d] W[i] is a convolution of dz, padded
         by (k_eff - 1 - top, H - Ho + top), with the kernel rotated 180 degrees (i -> kh-1-i)
-        and its C and F axes swapped. One im2col of dz, one product, no scattered adds."""
+        and its C and F axes swapped. One im2col of dz (or its WindowRows) and one product,
+        no scattered adds."""
         n, h, w, c = self.x_shape
         ho, wo = dz.shape[1:3]
         (top, _), (left, _) = self.pads
