@@ -33,7 +33,7 @@ Array = np.ndarray
 # cache, and works in memory already mapped, instead of streaming fresh arrays of many
 # megabytes (a batch of 256 in the conv32 CNN makes 22 MB per layer). Inference treats
 # every sample alone, so slicing changes nothing but the time; Conv2D bounds its own
-# im2col matrix the same way (INFERENCE_CHUNK_BYTES).
+# windows the same way (INFERENCE_CHUNK_BYTES).
 PREDICT_SLICE_BYTES = 2 * 2**20
 
 

@@ -35,9 +35,10 @@ from .pooling import MaxPool2D, MaxPooling2D, check_padding
 
 Array = np.ndarray
 
-# In inference the batch is processed in pieces whose `cols` take about this many bytes,
-# so they stay in the CPU's cache between being written and being multiplied (a batch of
-# 256 images would otherwise make T4's second conv write and read a 75 MB matrix).
+# In inference the batch is processed in pieces whose windows (`cols`, or the kh-times
+# copy of WindowRows) take about this many bytes, so they stay in the CPU's cache between
+# being written and being multiplied (a batch of 256 images would otherwise make T4's
+# second conv write and read 24 MB of window rows; as `cols`, 75 MB).
 INFERENCE_CHUNK_BYTES = 4 * 2**20
 
 __all__ = ["Conv2D", "MaxPooling2D", "MaxPool2D", "conv2d_naive", "conv2d_backward_naive",
