@@ -46,7 +46,7 @@ def run(quick: bool = False, repeats: int | None = None, out_dir: str = RESULTS,
     result = {"command": command, "quick": quick, "repeats": repeats,
               "load_before": machine.load_average(), "machine": machine.describe(),
               "rows": [], "hardware": [], "warnings": []}
-    start = time.perf_counter()
+    start, watch = time.perf_counter(), machine.CpuWatch()
     for name in names:
         spec = models.SPECS[name]
         n_train, epochs, n_predict = work[name]
@@ -74,14 +74,10 @@ def run(quick: bool = False, repeats: int | None = None, out_dir: str = RESULTS,
     if sweep:
         print("scaling sweep", flush=True)
         result["scaling"] = scaling.sweep(quick, repeats=1 if quick else 3)
-    result["load_after"] = machine.load_average()
+    result["load_after"] = machine.load_average()        # includes this run's own load
     result["seconds"] = time.perf_counter() - start
-    for when in ("before", "after"):
-        if machine.busy(result[f"load_{when}"]):
-            result["warnings"].append(
-                f"the machine was busy {when} the run (1-minute load average "
-                f"{result[f'load_{when}']:.2f} on {os.cpu_count()} CPUs): timings are "
-                "disturbed; run again on a quiet machine")
+    result["during"] = watch.stop()
+    result["warnings"] += busy_warnings(result)
     if quick:
         result["warnings"].append("--quick run: tiny slices and one repeat, for testing the "
                                   "benchmark itself; its numbers mean nothing")
@@ -89,6 +85,26 @@ def run(quick: bool = False, repeats: int | None = None, out_dir: str = RESULTS,
     print(report.markdown(result))
     print(f"written: {out_dir}/latest.json, latest.md, " + ", ".join(result["charts"]))
     return result
+
+
+def busy_warnings(result: dict) -> list[str]:
+    """What disturbed the run: a high load average before it started, other processes'
+    CPU time during it (whole run, and which rows), or the hypervisor's steal."""
+    warnings = []
+    if machine.busy(result["load_before"]):
+        warnings.append(f"the machine was busy before the run (1-minute load average "
+                        f"{result['load_before']:.2f} on {os.cpu_count()} CPUs)")
+    during = result["during"]
+    if machine.disturbed(during):
+        warnings.append(f"other processes kept {during['others_cpus']:.2f} CPUs busy on "
+                        f"average during the run (steal {during['steal_cpus']:.2f})")
+    rows = [f"{r['model']} {r['work']} ({r['others_cpus']:.2f})" for r in result["rows"]
+            if machine.disturbed(r)]
+    if rows:
+        warnings.append("timed beside other work, CPUs used by others: " + ", ".join(rows))
+    if warnings:
+        warnings[-1] += ": timings are disturbed; run again on a quiet machine"
+    return warnings
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,8 +1,11 @@
 """What the benchmark ran on, and the two costs measured in fresh processes: how long
 `import` takes, and how much memory (peak resident set) a training run needs.
 
-A number from a loaded machine is not a measurement of the engines: the load average is
-read before and after the run, and a warning goes into every report when it was high.
+A number from a loaded machine is not a measurement of the engines. The load average
+before the run says whether something was running already; during the run, `CpuWatch`
+counts the CPU time that OTHER processes took (the machine's busy time minus this
+process's own), which the load average cannot tell apart from the benchmark itself. A
+warning goes into the report when either was high.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import sys
 import time
 
 BUSY_LOAD_PER_CPU = 0.5      # a 1-minute load average above this, per CPU, means "busy"
+BUSY_OTHER_CPUS = 0.2        # other processes using more CPUs than this on average: "busy"
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -48,6 +52,50 @@ def load_average() -> float:
 
 def busy(load: float) -> bool:
     return load > BUSY_LOAD_PER_CPU * (os.cpu_count() or 1)
+
+
+class CpuWatch:
+    """CPU used by other processes (and stolen by the hypervisor) since construction.
+
+    /proc/stat counts the time every CPU of the machine spent busy; `os.times()` counts
+    this process's own time (all its threads, and the children it waited for). Their
+    difference over the wall time is how many CPUs the rest of the machine kept busy while
+    we measured: 0.0 on a quiet machine, up to the CPU count. Steal is time the hypervisor
+    gave our virtual CPUs to someone else. Both are None where /proc/stat does not exist.
+    """
+
+    def __init__(self) -> None:
+        self._start = self._read()
+
+    @staticmethod
+    def _read() -> tuple[float, float, float, float] | None:
+        try:
+            with open("/proc/stat") as f:
+                fields = [int(v) for v in f.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        # user nice system idle iowait irq softirq steal ...  (in clock ticks)
+        tick = os.sysconf("SC_CLK_TCK")
+        busy = sum(fields[i] for i in (0, 1, 2, 5, 6)) / tick
+        steal = (fields[7] if len(fields) > 7 else 0) / tick
+        t = os.times()
+        own = t.user + t.system + t.children_user + t.children_system
+        return time.monotonic(), busy, steal, own
+
+    def stop(self) -> dict[str, float | None]:
+        """{"others_cpus", "steal_cpus"}: average CPUs, since construction."""
+        end = self._read()
+        if self._start is None or end is None or end[0] <= self._start[0]:
+            return {"others_cpus": None, "steal_cpus": None}
+        wall, busy, steal, own = (b - a for a, b in zip(self._start, end))
+        return {"others_cpus": round(max(busy - own, 0.0) / wall, 3),
+                "steal_cpus": round(steal / wall, 3)}
+
+
+def disturbed(watch: dict) -> bool:
+    """True when a CpuWatch result says other work shared the machine."""
+    return any(watch.get(k) is not None and watch[k] > BUSY_OTHER_CPUS
+               for k in ("others_cpus", "steal_cpus"))
 
 
 def describe() -> dict:

@@ -13,6 +13,10 @@ def _ms(s: dict) -> str:
     return f"{s['min']:.3f} / {s['median']:.3f} / {s['max']:.3f}"
 
 
+def _cpus(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
 def markdown(result: dict) -> str:
     m = result["machine"]
     lines = [f"# scratchnn vs Keras, side by side ({m['when']})", "",
@@ -22,17 +26,19 @@ def markdown(result: dict) -> str:
              "going first alternates), after a warm-up; each figure is min / median / max over "
              f"{result['repeats']} runs. Keras on 2 cores is bimodal, so the speed-up is "
              "Keras's minimum over scratchnn's (the least disturbed runs); the median ratio "
-             "is shown beside it.", ""]
+             "is shown beside it. \"Others\" is how many CPUs other processes kept busy on "
+             "average while that row was timed (0.00: the machine was ours).", ""]
     for warning in result["warnings"]:
         lines += [f"> **Warning:** {warning}", ""]
     lines += ["| model | work | scratchnn ms | Keras ms | speed-up (min) | speed-up (median) "
-              "| target |", "|---|---|---|---|---|---|---|"]
+              "| target | others |", "|---|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
         target = "-" if r["target"] is None else (
             f">= {r['target']:g} {'(met)' if r['speedup'] >= r['target'] else '(NOT met)'}")
         lines.append(f"| {r['title']} | {r['work']}, {r['unit']} (batch {r['batch_size']}) | "
                      f"{_ms(r['scratchnn_ms'])} | {_ms(r['keras_ms'])} | "
-                     f"**{r['speedup']:.2f}x** | {r['speedup_median']:.2f}x | {target} |")
+                     f"**{r['speedup']:.2f}x** | {r['speedup_median']:.2f}x | {target} | "
+                     f"{_cpus(r.get('others_cpus'))} |")
     if result.get("hardware"):
         lines += ["", "## Distance to the hardware (matrix products only; see flops.py)", "",
                   "| model | MFLOP per train step | scratchnn GFLOP/s | Keras GFLOP/s | "
@@ -54,7 +60,9 @@ def markdown(result: dict) -> str:
                          f"{rss['keras']:.0f} |")
     lines += ["", f"BLAS: `{json.dumps(m['blas'])}`",
               f"Load average (1 min): {result['load_before']:.2f} before, "
-              f"{result['load_after']:.2f} after."]
+              f"{result['load_after']:.2f} after (which counts this run's own work). "
+              f"Other processes during the run: {_cpus(result['during']['others_cpus'])} "
+              f"CPUs on average, steal {_cpus(result['during']['steal_cpus'])}."]
     if result.get("charts"):
         lines += [""] + [f"![{c}]({c})" for c in result["charts"]]
     return "\n".join(lines) + "\n"

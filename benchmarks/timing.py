@@ -5,7 +5,9 @@ and the machine may be shared, so one timing means little. Each measurement here
 - warms both engines up first (Keras traces its tf.functions then);
 - then runs the two engines INTERLEAVED, alternating which goes first, `repeats` times;
 - keeps every run, and reports minimum, median and maximum per engine; the headline
-  speed-up is Keras's minimum over scratchnn's minimum (the least disturbed runs).
+  speed-up is Keras's minimum over scratchnn's minimum (the least disturbed runs);
+- records how many CPUs OTHER processes kept busy meanwhile (machine.CpuWatch), so a row
+  measured beside a neighbour's job says so.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import statistics
 import time
 from typing import Callable
 
-from . import models
+from . import machine, models
 
 
 def _seconds(fn: Callable[[], object]) -> float:
@@ -68,7 +70,9 @@ def compare(spec: models.Spec, n_train: int, n_predict: int, repeats: int,
                     n_predict / 256, "256 images"),
     }
     for what, (runs, per, unit) in work.items():
+        watch = machine.CpuWatch()
         times = interleaved(runs, repeats)
+        others = watch.stop()
         ours_ms, theirs_ms = stats(times["scratchnn"], per), stats(times["keras"], per)
         rows.append({
             "model": spec.name, "title": spec.title, "work": what, "unit": f"ms per {unit}",
@@ -77,7 +81,7 @@ def compare(spec: models.Spec, n_train: int, n_predict: int, repeats: int,
             "scratchnn_ms": ours_ms, "keras_ms": theirs_ms,
             "speedup": theirs_ms["min"] / ours_ms["min"],
             "speedup_median": theirs_ms["median"] / ours_ms["median"],
-            "target": spec.targets.get(what)})
+            "target": spec.targets.get(what), **others})
     return rows
 
 

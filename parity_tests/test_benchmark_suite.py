@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import machine as machine_module
 from benchmarks import models
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,6 +61,10 @@ def test_json_describes_the_machine_and_the_load(quick_run):
     assert "threadpools" in machine["blas"] and "env" in machine["blas"]
     assert isinstance(result["load_before"], float) and isinstance(result["load_after"], float)
     assert isinstance(result["warnings"], list)
+    # CPU taken by other processes, for the whole run and each row (Linux: /proc/stat)
+    for watched in (result["during"], *result["rows"]):
+        assert 0 <= watched["others_cpus"] <= machine_module.os.cpu_count()
+        assert watched["steal_cpus"] >= 0
 
 
 def test_json_has_flops_import_time_memory_and_scaling(quick_run):
@@ -96,3 +101,21 @@ def test_unknown_model_is_one_clear_line():
     done = _bench("--profile", "no-such-model")
     assert done.returncode != 0
     assert "no-such-model" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_cpu_watch_sees_a_neighbour():
+    """A process spinning beside the benchmark shows as others' CPU and makes the row
+    'disturbed'. (That our own work is NOT counted cannot be asserted here: pytest-xdist
+    runs another worker beside this test.)"""
+    import time
+    neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)                           # let it start
+        watch = machine_module.CpuWatch()
+        time.sleep(1.0)
+        seen = watch.stop()["others_cpus"]
+    finally:
+        neighbour.kill()
+        neighbour.wait()
+    assert seen > 0.5, seen
+    assert machine_module.disturbed({"others_cpus": seen, "steal_cpus": 0.0})
