@@ -272,8 +272,11 @@ class Trainer:
         verbose = check_verbose(verbose)
         steps = callbacks_module.steps_for(len(x), batch_size)
         bar = callbacks_module.Progbar(steps, verbose) if verbose else None
-        if len(x) == 0:
-            return np.zeros((0, *self.output_shape[1:]), dtype=config.floatx())
+        if len(x) == 0:                   # nothing to compute: the shape the layers give x
+            shape = x.shape
+            for layer in self.layers:     # (sizes known only at run time come from x)
+                shape = layer.compute_output_shape(shape)
+            return np.zeros(shape, dtype=x.dtype)
         out = None
         rows = self._predict_slice_rows(batch_size)
         for step in range(steps):

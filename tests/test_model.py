@@ -330,3 +330,13 @@ def test_predict_with_sizes_known_only_at_run_time_and_keeps_the_model_dtype():
     finally:
         snn.config.set_floatx("float32")
     assert wide.predict(np.ones((4, 3)), verbose=0).dtype == np.float64
+
+
+def test_predict_on_no_samples_gives_an_empty_array_of_the_output_shape():
+    """Sizes known only at run time come from x (the model's output_shape has None there)."""
+    dynamic = snn.Sequential([snn.Input((None, None, 1)), snn.layers.Conv2D(2, 3),
+                              snn.layers.Flatten()])
+    out = dynamic.predict(np.zeros((0, 8, 8, 1), np.float32), verbose=0)
+    assert out.shape == (0, 72) and out.dtype == np.float32
+    fixed = snn.Sequential([snn.Input((4,)), snn.layers.Dense(3)])
+    assert fixed.predict(np.zeros((0, 4)), verbose=0).shape == (0, 3)

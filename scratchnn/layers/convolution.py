@@ -85,11 +85,17 @@ class Conv2D(ActivatedLayer):
         self._cols: Array | None = None
         # Stride 1, no dilation, C >= 4: window rows of the input and of dz (im2col.py).
         self._rows, self._rows_dz = WindowRows(), WindowRows()
-        self._by_rows = self._kept = False
+        self._kept = False
 
     @property
     def effective_kernel(self) -> tuple[int, int]:
         return tuple((k - 1) * d + 1 for k, d in zip(self.kernel_size, self.dilation_rate))
+
+    @property
+    def _by_rows(self) -> bool:
+        """Products by WindowRows (stride 1, no dilation, C >= 4 input channels)?"""
+        return (self.strides == (1, 1) and self.dilation_rate == (1, 1)
+                and self.kernel.shape[2] >= 4)
 
     def build(self, input_shape: tuple) -> None:
         if len(input_shape) != 4 or input_shape[-1] is None:
@@ -136,7 +142,6 @@ class Conv2D(ActivatedLayer):
         self.pads = pads_for((h, w), self.effective_kernel, self.strides, self.padding)
         _, ho, wo, _ = self.compute_output_shape((None, h, w, c))
         self._xp = pad(x, self.pads)                                  # (N, Hp, Wp, C)
-        self._by_rows = self.strides == (1, 1) and self.dilation_rate == (1, 1) and c >= 4
         kh, kw = self.kernel_size
         per_sample = x.itemsize * (ho * self._xp.shape[2] * kh * c if self._by_rows  # U
                                    else ho * wo * (kh * kw * c + self.use_bias))    # cols
