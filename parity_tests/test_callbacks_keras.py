@@ -79,8 +79,8 @@ def _data():
     return x, (x[:, 0] > 0).astype("float32")
 
 
-def _pair():
-    model = snn.Sequential([snn.Input((3,)), snn.layers.Dense(4, activation="relu"),
+def _pair(activation="relu"):
+    model = snn.Sequential([snn.Input((3,)), snn.layers.Dense(4, activation=activation),
                             snn.layers.Dense(1)])
     model.compile(optimizer=snn.optimizers.SGD(0.05), loss="mse")
     return model, tf_reference.to_keras(model)
@@ -97,24 +97,45 @@ def test_checkpoint_save_freq_file_names_match_keras(tmp_path):
     assert sorted(os.listdir(tmp_path / "snn")) == sorted(os.listdir(tmp_path / "keras"))
 
 
-@pytest.mark.parametrize("row, value", [(13, np.nan), (0, 1e30)])
-def test_terminate_on_nan_stops_where_keras_stops(row, value, capsys):
+@pytest.mark.parametrize("where, row, value, activation", [
+    ("y", 13, np.nan, "relu"),            # a NaN target: batch 1's loss is NaN
+    ("x", 13, np.nan, None),              # a NaN input through linear layers
+    ("x", 0, 1e30, "relu"),               # an input so large the squared error overflows
+])
+def test_terminate_on_nan_stops_where_keras_stops(where, row, value, activation, capsys):
+    """Keras's stop batch, message and History. A NaN INPUT is not sent through relu here:
+    TensorFlow turns on its oneDNN kernels by default on CPUs with AVX512_VNNI,
+    AVX512_BF16, AVX_VNNI or AMX (it prints "oneDNN custom operations are on"), and the
+    fused MatMul-BiasAdd-Relu kernel of its compiled step gives relu(NaN) = 0: the loss
+    stays finite, TerminateOnNaN never fires, and the kernel silently turns NaN through
+    its gradient (measured on TF 2.21 with an AMD EPYC 9004 with AVX-512). TensorFlow's
+    eager relu and its kernels without oneDNN (TF_ENABLE_ONEDNN_OPTS=0, or a CPU without
+    those features) give NaN, as scratchnn does, and stop at batch 1."""
     x, y = _data()
-    x_bad = x.copy()
-    x_bad[row] = value
+    bad = {"x": x.copy(), "y": y.copy()}
+    bad[where][row] = value
     histories, outputs = [], []
-    for model, module in zip(_pair(), (snn, keras)):
-        h = model.fit(x_bad, y, batch_size=8, epochs=3, shuffle=False, verbose=0,
+    for model, module in zip(_pair(activation), (snn, keras)):
+        h = model.fit(bad["x"], bad["y"], batch_size=8, epochs=3, shuffle=False, verbose=0,
                       validation_data=(x, y), callbacks=[module.callbacks.TerminateOnNaN()])
         histories.append(h)
         outputs.append(capsys.readouterr().out)
     ours, theirs = histories
-    assert outputs[0] == outputs[1]                      # e.g. "Batch 1: Invalid loss, ..."
+    assert outputs[0] == outputs[1] == f"Batch {row // 8}: Invalid loss, terminating training\n"
     assert ours.epoch == theirs.epoch == [0]
     assert sorted(ours.history) == sorted(theirs.history)
     for key in ours.history:
         np.testing.assert_array_equal(np.isfinite(ours.history[key]),
                                       np.isfinite(theirs.history[key]))
+
+
+def test_relu_of_nan_is_nan_as_in_tensorflows_own_relu():
+    """scratchnn propagates NaN through relu, as tf.nn.relu does (and Keras's fit where
+    oneDNN is off); see test_terminate_on_nan_stops_where_keras_stops for oneDNN's 0."""
+    import tensorflow as tf
+    z = np.array([np.nan, -1.0, 2.0], np.float32)
+    np.testing.assert_array_equal(snn.activations.relu(z), tf.nn.relu(z).numpy())
+    np.testing.assert_array_equal(snn.activations.relu(z), [np.nan, 0.0, 2.0])
 
 
 def test_progress_header_only_when_several_epochs_as_keras(capsys):

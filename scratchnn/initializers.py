@@ -20,10 +20,10 @@ for every shape and seed tried. Uniform-based ones (GlorotUniform, HeUniform,
 LecunUniform, RandomUniform, VarianceScaling "uniform") are exact by construction:
 integer arithmetic, then a multiply and an add in the float type. Normal-based ones
 (GlorotNormal, HeNormal, LecunNormal, RandomNormal, TruncatedNormal) go through log, sin
-and cos: in float32 they use glibc's own algorithms (`scratchnn.libm32`, checked on all
-2^23 inputs), which is what TensorFlow calls on Linux (on another C library TensorFlow's
-numbers would differ); in float64 they use NumPy's double log/sin/cos, equal to glibc's
-in every test so far but not guaranteed to the last bit.
+and cos, which TensorFlow takes from the C library: in float32 scratchnn reproduces
+glibc's algorithms (`scratchnn.libm32`, checked on all 2^23 inputs), in float64 it calls
+the C library's own functions (`scratchnn.random.box_muller` explains why). So they are
+Keras's on Linux with glibc, on any CPU; on another C library TensorFlow's differ.
 
 Fans of a kernel shape (`compute_fans`): Dense (in, out) -> fan_in=in, fan_out=out;
 Conv2D (kh, kw, cin, cout) -> fan_in = kh*kw*cin, fan_out = kh*kw*cout.

@@ -36,14 +36,14 @@ What Keras builds on it (all measured bit for bit against keras 3.15.1 / TF 2.21
            words per value). Initializers use the pair (seed, 0); a Dropout layer
            (seed, 0), (seed, 1), ... one per training call. See `uniform`.
 * normal:  Box-Muller on pairs of uniforms (`normal`, `truncated_normal`), with the C
-           library's float32 log and sincos reproduced bit for bit (`libm32`).
+           library's log and sincos: in float32 reproduced bit for bit (`libm32`), in
+           float64 the C library's own functions (`box_muller` says why).
 * shuffle: fit's order is TensorFlow's RandomShuffle, a Fisher-Yates shuffle fed by a
            Philox stream keyed by the global seed (`fit_permutation`).
 
 Exact, as measured by the parity tests: uniform, normal and truncated normal numbers in
-float32 and float64 (float32 normals rely on glibc's algorithms, which TensorFlow calls
-on Linux; float64 normals on NumPy's double log/sin/cos, equal to glibc's in every
-test so far but not guaranteed), Dropout masks, fit's order.
+float32 and float64, Dropout masks, fit's order. Normal numbers are exact where TensorFlow
+calls glibc (Linux), on either of glibc's builds of log and sincos (`box_muller`).
 """
 
 from __future__ import annotations
@@ -232,13 +232,29 @@ def global_seed() -> int | None:
 
 # -- normal numbers (Box-Muller) ------------------------------------------------------------
 def box_muller(words: np.ndarray, dtype: str = "float32") -> np.ndarray:
-    """Pairs of uniforms (u1, u2) -> pairs of unit normals, TensorFlow's `BoxMullerFloat`:
+    """Pairs of uniforms (u1, u2) -> pairs of unit normals, TensorFlow's `BoxMullerFloat`
+    and `BoxMullerDouble` (tensorflow/core/lib/random/random_distributions.h):
 
         r = sqrt(-2 log max(u1, 1e-7)),  (z0, z1) = (r sin(2 pi u2), r cos(2 pi u2))
 
-    float32: one word per uniform, log/sin/cos as glibc computes them in float32
-    (`libm32`), 2 pi u2 computed in double then rounded (TensorFlow's `2.0f * M_PI * u`).
-    float64: two words per uniform, NumPy's float64 log/sin/cos (see `normal`)."""
+    with log and sincos from the C library (on Linux, glibc's `logf`/`sincosf` in
+    float32, `log`/`sincos` in float64; TensorFlow's kernel calls them one value at a
+    time). 2 pi u2 is computed in double (`2.0f * M_PI * u`), then rounded to float32.
+
+    Which results those functions give depends on the CPU: glibc ships several builds of
+    each and picks one when the program starts, by CPU features. The `_fma` build (CPUs
+    with FMA and AVX2) was compiled so that a*b + c is one fused, once-rounded operation;
+    the `_sse2`/`_avx` builds round the product first. Measured on glibc 2.36:
+
+    * float32: the builds agree on every input Box-Muller can give (all 2^23 of each),
+      so one NumPy twin of glibc's algorithm (`libm32`) is exact on every CPU.
+    * float64: the builds differ (log in about 1 value in 10,000, sin and cos in 1 in
+      1,500), and NumPy's own np.log is a third, vectorised algorithm on CPUs with
+      AVX-512 (it differs from glibc's in 1 value in 300). So float64 calls the C
+      library's functions themselves, through Python's `math` (math.log, math.sin and
+      math.cos are glibc's log, sin and cos, which give exactly sincos's results:
+      measured), and gets whichever build glibc chose for this CPU, as TensorFlow does.
+    """
     from . import libm32
 
     dtype = np.dtype(dtype)
@@ -251,18 +267,24 @@ def box_muller(words: np.ndarray, dtype: str = "float32") -> np.ndarray:
         out[:, 0], out[:, 1] = libm32.sincosf(angle)
     else:
         angle = 2 * np.pi * u2
-        radius = np.sqrt(-2.0 * np.log(u1))
-        out[:, 0], out[:, 1] = np.sin(angle), np.cos(angle)
+        radius = np.sqrt(-2.0 * c_library(math.log, u1))
+        out[:, 0], out[:, 1] = c_library(math.sin, angle), c_library(math.cos, angle)
     out *= radius[:, None]
     return out.ravel()
+
+
+def c_library(function, x: np.ndarray) -> np.ndarray:
+    """`function` (math.log, math.sin, ...) of every element of the float64 array x, each
+    computed by the C library's double function, one call per element (a few million
+    per second: only float64 normal draws use it)."""
+    return np.fromiter(map(function, x.tolist()), dtype=np.float64, count=x.size)
 
 
 def normal(shape: tuple, seed: tuple[int, int], mean: float = 0.0, stddev: float = 1.0,
            dtype: str = "float32") -> np.ndarray:
     """`tf.random.stateless_normal`: Box-Muller on the stream, rnd * stddev + mean.
 
-    float32 is bit for bit TensorFlow's on Linux (glibc's float32 log/sincos reproduced);
-    float64 uses NumPy's double log/sin/cos, which may differ from glibc's in the last bit."""
+    Bit for bit TensorFlow's where both use glibc (see `box_muller`)."""
     shape = tuple(int(d) for d in shape)
     size = math.prod(shape)
     per_normal = _words_per_value(dtype)                   # words per uniform
