@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 import scratchnn as snn  # noqa: E402
 
 from .masks import InjectedDropout  # noqa: E402
+from .optimizers import keras_optimizer  # noqa: E402
 
 
 def _keras_initializer(init, default: str):
@@ -73,21 +74,6 @@ def _keras_loss(loss: snn.losses.Loss):
     return kinds[type(loss)]()
 
 
-def _keras_optimizer(opt: snn.optimizers.Optimizer):
-    cfg = opt.get_config()
-    lr = float(opt.learning_rate)
-    if isinstance(opt, snn.optimizers.Adam):
-        return keras.optimizers.Adam(learning_rate=lr, beta_1=cfg["beta_1"], beta_2=cfg["beta_2"],
-                                     epsilon=cfg["epsilon"], amsgrad=cfg["amsgrad"])
-    if isinstance(opt, snn.optimizers.SGD):
-        return keras.optimizers.SGD(learning_rate=lr, momentum=cfg["momentum"],
-                                    nesterov=cfg["nesterov"])
-    if isinstance(opt, snn.optimizers.RMSprop):
-        return keras.optimizers.RMSprop(learning_rate=lr, rho=cfg["rho"], momentum=cfg["momentum"],
-                                        epsilon=cfg["epsilon"], centered=cfg["centered"])
-    raise TypeError(f"to_keras: no Keras twin for optimizer {type(opt).__name__}")
-
-
 def _keras_metric(metric):
     if isinstance(metric, str):
         return metric
@@ -123,7 +109,7 @@ def to_keras(model: snn.Sequential, compile: bool = True,
     if copy_weights:
         twin.set_weights(model.get_weights())
     if compile and model.loss is not None:
-        twin.compile(optimizer=_keras_optimizer(model.optimizer), loss=_keras_loss(model.loss),
+        twin.compile(optimizer=keras_optimizer(model.optimizer), loss=_keras_loss(model.loss),
                      metrics=[_keras_metric(m) for m in model.compiled_metric_ids] or None)
     return twin
 
