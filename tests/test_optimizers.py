@@ -1,4 +1,5 @@
-"""SGD and Adam: Keras's update rules. Reference values were measured with
+"""SGD, Adam and RMSprop: Keras's update rules (the other optimizers and the base options:
+test_optimizers_more.py). Reference values were measured with
 keras 3.15.1 on the gradient sequence g_t = (sin t, 0.1 cos t, 1e-3), t = 1..20."""
 
 import numpy as np
@@ -85,11 +86,16 @@ def test_apply_checks_gradient_shapes_and_slot_layout():
         opt.apply([np.zeros(4, np.float32)], [np.zeros(4, np.float32)])
 
 
-def test_get_resolves_strings():
+def test_get_resolves_keras_class_names_in_any_case():
     assert isinstance(O.get("adam"), O.Adam) and isinstance(O.get("SGD"), O.SGD)
     assert isinstance(O.get("rmsprop"), O.RMSprop)
-    with pytest.raises(ValueError, match="Unknown optimizer"):
-        O.get("adagrad")
+    for name, cls in [("adagrad", O.Adagrad), ("Adamax", O.Adamax), ("nadam", O.Nadam),
+                      ("AdamW", O.AdamW), ("adamw", O.AdamW)]:
+        assert type(O.get(name)) is cls
+    with pytest.raises(ValueError, match="Unknown optimizer 'lion'"):
+        O.get("lion")
+    with pytest.raises(ValueError, match="Unknown optimizer 'adam_w'"):
+        O.get("adam_w")             # Keras resolves class names, not default names
 
 
 def test_compile_defaults_to_rmsprop_like_keras():

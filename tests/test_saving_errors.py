@@ -272,13 +272,15 @@ L2 = {"module": "keras.regularizers", "class_name": "L2", "config": {"l2": 0.01}
     (_compile("loss", "hinge"), "loss 'hinge' is not supported"),
     (_compile("metrics", ["auc"]), "metric 'auc' is not supported"),
     (_compile("loss_weights", [0.5]), "option loss_weights is not supported"),
-    (_optimizer("clipnorm", 1.0), "optimizer Adam: option clipnorm=1.0 is not supported"),
-    (_optimizer("weight_decay", 0.004), "option weight_decay=0.004 is not supported"),
+    (_optimizer("clipnorm", -1.0), r"optimizer Adam: Adam: clipnorm must be > 0, got -1.0"),
+    (_optimizer("use_ema", True), "optimizer Adam: option use_ema=True is not supported"),
+    (_optimizer("gradient_accumulation_steps", 4),
+     "option gradient_accumulation_steps=4 is not supported"),
     (_optimizer("learning_rate", {"module": "keras.optimizers.schedules",
                                   "class_name": "ExponentialDecay", "config": {}}),
      "learning-rate schedule 'ExponentialDecay'"),
-    (lambda cfg, ls: cfg["compile_config"]["optimizer"].update(class_name="AdamW"),
-     "optimizer AdamW is not supported"),
+    (lambda cfg, ls: cfg["compile_config"]["optimizer"].update(class_name="Lion"),
+     "optimizer Lion is not supported"),
 ])
 def test_load_model_refuses_what_scratchnn_cannot_do_by_name(tmp_path, edit, says):
     path = keras_file(tmp_path, edit)

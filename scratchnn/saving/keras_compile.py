@@ -10,11 +10,13 @@ since compile). The loss is written as its Keras name when it has its default
 settings (as a tutorial's `loss="binary_crossentropy"` is), else as a Keras object.
 Metrics are written as given to compile: names as names, metric objects as objects.
 
-What Keras cannot represent (a user's own loss function or metric, a subclassed
-optimizer) is left out with a warning: the model still saves, and Keras loads it
-uncompiled or without that metric. Reading refuses, by name, whatever scratchnn
-lacks (another optimizer, a learning-rate schedule, gradient clipping, weight decay,
-a loss scratchnn does not have, several outputs' losses or weighted metrics).
+The optimizer's base options (weight_decay, clipnorm, global_clipnorm, clipvalue) travel
+both ways. What Keras cannot represent (a user's own loss function or metric, a
+subclassed optimizer) is left out with a warning: the model still saves, and Keras
+loads it uncompiled or without that metric. Reading refuses, by name, whatever
+scratchnn lacks (another optimizer, a learning-rate schedule, EMA, loss scaling,
+gradient accumulation, a loss scratchnn does not have, several outputs' losses or
+weighted metrics).
 """
 
 from __future__ import annotations
@@ -26,14 +28,19 @@ import numpy as np
 from .. import losses, metrics as metrics_module, optimizers
 from .state import InvalidFile
 
-# Options every Keras 3.15 optimizer config carries; these values mean "off".
-_OPTIMIZER_BASE = {"weight_decay": None, "clipnorm": None, "global_clipnorm": None,
-                   "clipvalue": None, "use_ema": False, "ema_momentum": 0.99,
-                   "ema_overwrite_frequency": None, "loss_scale_factor": None,
-                   "gradient_accumulation_steps": None}
+# Options every Keras 3.15 optimizer takes, in its config's order: the first four are
+# scratchnn's too, the rest it lacks (written with these values, which mean "off").
+_OPTIMIZER_OPTIONS = ("weight_decay", "clipnorm", "global_clipnorm", "clipvalue")
+_OPTIMIZER_BASE = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
+                   "loss_scale_factor": None, "gradient_accumulation_steps": None}
+_ADAM = ("beta_1", "beta_2", "epsilon", "amsgrad")
 _OPTIMIZER_KEYS = {optimizers.SGD: ("SGD", ("momentum", "nesterov")),
-                   optimizers.Adam: ("Adam", ("beta_1", "beta_2", "epsilon", "amsgrad")),
-                   optimizers.RMSprop: ("RMSprop", ("rho", "momentum", "epsilon", "centered"))}
+                   optimizers.Adam: ("Adam", _ADAM),
+                   optimizers.AdamW: ("AdamW", _ADAM),
+                   optimizers.RMSprop: ("RMSprop", ("rho", "momentum", "epsilon", "centered")),
+                   optimizers.Adagrad: ("Adagrad", ("initial_accumulator_value", "epsilon")),
+                   optimizers.Adamax: ("Adamax", ("beta_1", "beta_2", "epsilon")),
+                   optimizers.Nadam: ("Nadam", ("beta_1", "beta_2", "epsilon"))}
 _LOSS_KEYS = {losses.BinaryCrossentropy: ("from_logits", "label_smoothing", "axis"),
               losses.CategoricalCrossentropy: ("from_logits", "label_smoothing", "axis"),
               losses.SparseCategoricalCrossentropy: ("from_logits", "ignore_class"),
@@ -60,7 +67,9 @@ def optimizer_to_keras(opt) -> dict | None:
     if type(opt) not in _OPTIMIZER_KEYS:
         return None
     class_name, keys = _OPTIMIZER_KEYS[type(opt)]
-    cfg = {"name": opt.name, "learning_rate": float(opt.learning_rate), **_OPTIMIZER_BASE}
+    cfg = {"name": opt.name, "learning_rate": float(opt.learning_rate)}
+    cfg.update({key: getattr(opt, key) for key in _OPTIMIZER_OPTIONS})
+    cfg.update(_OPTIMIZER_BASE)
     cfg.update({key: getattr(opt, key) for key in keys})
     return _object("keras.optimizers", class_name, cfg)
 
@@ -150,7 +159,8 @@ def optimizer_from_keras(entry, fail):
     if isinstance(lr, dict):
         raise fail(f"{what}: learning-rate schedule {lr.get('class_name')!r} is not supported "
                    "by scratchnn (a LearningRateScheduler callback does the same job)")
-    kwargs = {key: cfg.pop(key) for key in _OPTIMIZER_KEYS[cls][1] if key in cfg}
+    kwargs = {key: cfg.pop(key) for key in (*_OPTIMIZER_KEYS[cls][1], *_OPTIMIZER_OPTIONS)
+              if key in cfg}
     if lr is not None:
         kwargs["learning_rate"] = lr
     name = cfg.pop("name", None)
