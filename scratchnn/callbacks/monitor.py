@@ -1,11 +1,39 @@
 """MonitorCallback: what "better" means for a monitored quantity (Keras's
-`monitor_callback.py`), shared by EarlyStopping and ModelCheckpoint."""
+`monitor_callback.py`), shared by EarlyStopping, ModelCheckpoint and ReduceLROnPlateau."""
 
 from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
 from .base import Callback
+
+
+def _tensor_dtype(value) -> np.dtype:
+    """The dtype TensorFlow gives `value` when Keras's ops make it a tensor: a NumPy
+    scalar keeps its own; a Python float becomes float32, a Python int int32."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.dtype
+    if isinstance(value, bool):
+        return np.dtype(bool)
+    return np.dtype(np.int32) if isinstance(value, int) else np.dtype(np.float32)
+
+
+def compare_as_keras(value, reference, higher_is_better: bool) -> bool:
+    """`value > reference` (or `<`) decided as Keras's `ops.greater` / `ops.less` decide
+    it: both operands become tensors (see _tensor_dtype), are cast to a common dtype (the
+    widest float among them), then compared. So two Python floats, which is what fit's
+    logs hold, are compared in FLOAT32: measured with Keras 3.15, 0.99999999 does not
+    improve on 1.0 (both round to 1.0f), while np.float64 values compare in float64."""
+    dtypes = [_tensor_dtype(value), _tensor_dtype(reference)]
+    floats = [d for d in dtypes if d.kind == "f"]
+    common = max(floats, key=lambda d: d.itemsize) if floats else np.result_type(*dtypes)
+    # Beyond float32's range a Python float becomes inf here; TensorFlow refuses to
+    # convert it ("value out of range"), so Keras's callback raises instead.
+    with np.errstate(over="ignore"):
+        a, b = np.asarray(value).astype(common), np.asarray(reference).astype(common)
+    return bool(a > b) if higher_is_better else bool(a < b)
 
 
 class MonitorCallback(Callback):
@@ -17,7 +45,15 @@ class MonitorCallback(Callback):
     An improvement is `value - min_delta > reference` going up, `value + min_delta <
     reference` going down (min_delta >= 0); any value improves on no reference (None).
     A NaN never improves on a number (every comparison with NaN is False), as in Keras.
+
+    A subclass that sets `compares_in_tensor_dtype = True` makes the final comparison as
+    Keras does (`compare_as_keras`: Python floats in float32), as ReduceLROnPlateau does.
+    EarlyStopping and ModelCheckpoint still compare Python floats in float64, which differs
+    from Keras only when the two values (after min_delta) round to the same float32 or
+    swap order there (Keras's EarlyStopping stops on [1.0, 0.99999999]; theirs does not).
     """
+
+    compares_in_tensor_dtype = False
 
     def __init__(self, monitor: str = "val_loss", mode: str = "auto",
                  baseline: float | None = None, min_delta: float = 0) -> None:
@@ -56,6 +92,8 @@ class MonitorCallback(Callback):
             return True
         if self._higher_is_better is None:
             self._set_monitor_op()
-        if self._higher_is_better:
-            return value - self.min_delta > reference
-        return value + self.min_delta < reference
+        # (Keras negates min_delta in min mode and computes value - min_delta: the same sum.)
+        shifted = value - self.min_delta if self._higher_is_better else value + self.min_delta
+        if self.compares_in_tensor_dtype:
+            return compare_as_keras(shifted, reference, self._higher_is_better)
+        return shifted > reference if self._higher_is_better else shifted < reference
