@@ -11,6 +11,7 @@ Its public API mirrors tf.keras, so Keras tutorials run by changing the import:
 
 from . import activations, callbacks, config, initializers, layers, losses, metrics, optimizers
 from . import datasets, models, saving, utils
+from . import regularizers
 from .layers import Input
 from .model import Sequential
 
