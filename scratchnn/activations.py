@@ -4,11 +4,16 @@ Each activation `f` is a plain function of an array; its backward partner
 `f_backward(dy, x, y)` turns the upstream gradient dL/dy into dL/dx, given the
 input `x` and output `y = f(x)` cached by the layer (whichever is cheaper to use).
 
-    relu      y = max(x, 0)          dy/dx = 1[x > 0]   (0 at x == 0, as TensorFlow)
-    sigmoid   y = 1 / (1 + e^-x)     dy/dx = y (1 - y)
-    tanh      y = tanh(x)            dy/dx = 1 - y^2
-    softmax   y_i = e^x_i / sum e^x  dL/dx = y * (dL/dy - sum_j dL/dy_j y_j)
-    linear    y = x                  dy/dx = 1
+    relu        y = max(x, 0)              dy/dx = 1[x > 0]   (0 at x == 0, as TensorFlow)
+    sigmoid     y = 1 / (1 + e^-x)         dy/dx = y (1 - y)
+    tanh        y = tanh(x)                dy/dx = 1 - y^2
+    softmax     y_i = e^x_i / sum e^x      dL/dx = y * (dL/dy - sum_j dL/dy_j y_j)
+    linear      y = x                      dy/dx = 1
+    leaky_relu  y = x (x > 0), a x else    dy/dx = 1 or a             (a = 0.2 by default)
+    elu         y = x (x > 0), a (e^x - 1) dy/dx = 1 or a e^x         (a = 1 by default)
+    gelu        y = x Phi(x)               dy/dx = Phi(x) + x phi(x)  (Phi: the normal CDF)
+    softplus    y = log(1 + e^x)           dy/dx = 1 / (1 + e^-x)
+    silu        y = x s(x), s the sigmoid  dy/dx = s (1 + x (1 - s))  ("swish" too)
 
 softmax and sigmoid are special when they feed a crossentropy loss: the model
 then skips their backward and uses the fused gradient `p - y` (see losses.py).
@@ -16,6 +21,7 @@ then skips their backward and uses the fused gradient `p - y` (see losses.py).
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import numpy as np
@@ -101,12 +107,101 @@ def linear_backward(dy: Array, x: Array, y: Array) -> Array:
     return dy
 
 
+# -- the smooth and leaky ReLUs (Keras 3: keras.activations, TensorFlow's kernels) ---------
+def leaky_relu(x: Array, negative_slope: float = 0.2) -> Array:
+    """x where x > 0, else negative_slope * x (the slope rounded to x's float type)."""
+    return np.where(x > 0, x, x * x.dtype.type(negative_slope))
+
+
+def leaky_relu_backward(dy: Array, x: Array, y: Array, negative_slope: float = 0.2) -> Array:
+    # dL/dx = dL/dy where x > 0, else negative_slope * dL/dy (TensorFlow's LeakyReluGrad).
+    return np.where(x > 0, dy, dy * dy.dtype.type(negative_slope))
+
+
+def elu(x: Array, alpha: float = 1.0) -> Array:
+    """x where x > 0, else alpha (e^x - 1). TensorFlow computes e^x - 1 as exp(x) - 1, not
+    expm1, and so does this (Keras scales by alpha only when alpha != 1)."""
+    res = np.where(x < 0, np.exp(np.minimum(x, 0)) - 1, x)     # exp of x <= 0: no overflow
+    return res if alpha == 1 else np.where(x > 0, res, res * x.dtype.type(alpha))
+
+
+def elu_backward(dy: Array, x: Array, y: Array, alpha: float = 1.0) -> Array:
+    # For x <= 0, y = alpha (e^x - 1), so dy/dx = alpha e^x = alpha (e^x - 1) + alpha:
+    # TensorFlow's EluGrad forms it from the unscaled output r = e^x - 1 as (r + 1).
+    r = np.exp(np.minimum(x, 0)) - 1
+    scaled = dy if alpha == 1 else dy * dy.dtype.type(alpha)           # alpha dL/dy
+    return np.where(x > 0, dy, np.where(r < 0, (r + 1) * scaled, scaled))
+
+
+_SQRT_2 = 1.4142135623730951
+_SQRT_2_PI = 2.5066282746310002      # sqrt(2 pi)
+
+
+def erf(x: Array) -> Array:
+    """The error function, elementwise. NumPy has none, so each value goes through
+    Python's math.erf (the C library's, accurate to the last bit or two of a double);
+    float32 inputs are computed in double and rounded."""
+    x64 = np.asarray(x, np.float64)
+    values = np.fromiter(map(math.erf, x64.ravel().tolist()), np.float64, x64.size)
+    return values.reshape(x64.shape).astype(np.asarray(x).dtype, copy=False)
+
+
+def gelu(x: Array, approximate: bool = False) -> Array:
+    """x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), Keras's default (approximate=False); with
+    approximate=True, 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))."""
+    if approximate:
+        inner = x.dtype.type(0.7978845608028654) * (x + x.dtype.type(0.044715) * x * x * x)
+        return x.dtype.type(0.5) * x * (1 + np.tanh(inner))
+    return x.dtype.type(0.5) * x * (1 + erf(x / x.dtype.type(_SQRT_2)))
+
+
+def gelu_backward(dy: Array, x: Array, y: Array, approximate: bool = False) -> Array:
+    if approximate:
+        # d/dx 0.5 x (1 + t), t = tanh(u), u = c (x + k x^3):
+        #   0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 k x^2)
+        c, k = x.dtype.type(0.7978845608028654), x.dtype.type(0.044715)
+        t = np.tanh(c * (x + k * x * x * x))
+        half = x.dtype.type(0.5)
+        return dy * (half * (1 + t) + half * x * (1 - t * t) * c * (1 + 3 * k * x * x))
+    # d/dx x Phi(x) = Phi(x) + x phi(x), phi(x) = e^(-x^2 / 2) / sqrt(2 pi).
+    cdf = x.dtype.type(0.5) * (1 + erf(x / x.dtype.type(_SQRT_2)))
+    return dy * (cdf + x * np.exp(-x * x / 2) / x.dtype.type(_SQRT_2_PI))
+
+
+def softplus(x: Array) -> Array:
+    """log(1 + e^x), as TensorFlow's kernel computes it: x itself above -t and e^x below
+    t, where t = log(machine epsilon) + 2 (the results agree there to within epsilon;
+    it keeps e^x from overflowing), log1p(e^x) in between."""
+    t = np.log(np.finfo(x.dtype).eps) + 2
+    e = np.exp(np.minimum(x, -t))
+    return np.where(x > -t, x, np.where(x < t, e, np.log1p(e))).astype(x.dtype, copy=False)
+
+
+def softplus_backward(dy: Array, x: Array, y: Array) -> Array:
+    # dy/dx = e^x / (1 + e^x) = 1 / (e^-x + 1), TensorFlow's SoftplusGrad form.
+    return dy / (np.exp(-x) + 1)
+
+
+def silu(x: Array) -> Array:
+    """x sigmoid(x) (Keras's "silu", also called "swish")."""
+    return x * sigmoid(x)
+
+
+def silu_backward(dy: Array, x: Array, y: Array) -> Array:
+    # d/dx x s(x) = s + x s (1 - s) = s (1 + x (1 - s)), TensorFlow's form.
+    s = sigmoid(x)
+    return dy * (s * (1 + x * (1 - s)))
+
+
 _ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
     "relu": relu, "sigmoid": sigmoid, "tanh": tanh, "softmax": softmax, "linear": linear,
+    "leaky_relu": leaky_relu, "elu": elu, "gelu": gelu, "softplus": softplus, "silu": silu,
+    "swish": silu,                        # Keras's other name for silu (saved as "silu")
 }
 _BACKWARDS: dict[Callable, Callable[[Array, Array, Array], Array]] = {
     relu: relu_backward, sigmoid: sigmoid_backward, tanh: tanh_backward,
-    softmax: softmax_backward, linear: linear_backward,
+    softmax: softmax_backward, linear: linear_backward, leaky_relu: leaky_relu_backward,
+    elu: elu_backward, gelu: gelu_backward, softplus: softplus_backward, silu: silu_backward,
 }
 
 #: Activations whose output carries its logits into a crossentropy loss (as Keras's

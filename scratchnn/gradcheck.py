@@ -76,5 +76,5 @@ def check_model(model, x: np.ndarray, y: np.ndarray, sample_weight=None,
 
     names = [f"{layer.name}/{name}" for layer in model.layers for name in layer.params]
     return {name: relative_error(g, numerical_gradient(loss, w))
-            for name, g, w in zip(names, grads, model.weights)}
+            for name, g, w in zip(names, grads, model.trainable_weights)}
 

@@ -7,7 +7,7 @@ the summary table in summary.py.
 
     y_pred = model.forward(x, training)       each layer caches what its backward needs
     model.backward(dL, carrier)               layers in reverse fill layer.grads
-    model.gradients()                         dL/dw, aligned with model.weights
+    model.gradients()                         dL/dw, aligned with model.trainable_weights
 
 Nothing flows backwards except gradients; no layer knows the loss or the optimizer.
 """
@@ -36,6 +36,8 @@ class Sequential(Trainer):
         self.layers: list[Layer] = []
         self.input_spec: InputLayer | None = None
         self.flat_weights: Array | None = None    # set by build (see _pack_weights)
+        self.stateful_layers: list[Layer] = []
+        self.regularized_layers: list[Layer] = []
         self._init_trainer()
         for layer in layers or []:
             self.add(layer)
@@ -112,6 +114,10 @@ class Sequential(Trainer):
             offset += size
         self._grad_views = [(layer, name, layer.grads[name]) for layer, name in entries]
         self.weight_shapes = [layer.params[name].shape for layer, name in entries]
+        # The layers a training step asks for more than a backward pass: those with
+        # non-trainable state to assign, those with regularized weights.
+        self.stateful_layers = [layer for layer in self.layers if layer.state]
+        self.regularized_layers = [layer for layer in self.layers if layer.regularizers]
 
     @property
     def input_shape(self) -> tuple | None:
@@ -124,19 +130,28 @@ class Sequential(Trainer):
     # -- weights -----------------------------------------------------------------------
     @property
     def weights(self) -> list[Array]:
-        """The live parameter arrays of all layers, in Keras order."""
+        """The live weight arrays of all layers, in Keras order: layer by layer, each
+        layer's parameters then its non-trainable weights."""
         return [w for layer in self.layers for w in layer.weights]
 
-    trainable_weights = weights
+    @property
+    def trainable_weights(self) -> list[Array]:
+        """The parameters the optimizer updates (what gradients are aligned with)."""
+        return [w for layer in self.layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self) -> list[Array]:
+        return [w for layer in self.layers for w in layer.non_trainable_weights]
 
     def get_weights(self) -> list[Array]:
-        """Copies of all parameters: per layer [kernel, bias], Keras layouts."""
+        """Copies of all weights: per layer [kernel, bias] (and e.g. BatchNormalization's
+        [gamma, beta, moving_mean, moving_variance]), Keras layouts."""
         return [w.copy() for w in self.weights]
 
     def set_weights(self, weights: list) -> None:
         """Load a `get_weights()`-shaped list (or a Keras model's) into this model, in place."""
         self._require_built("set_weights")
-        expected = sum(len(layer.params) for layer in self.layers)
+        expected = sum(len(layer.named_weights) for layer in self.layers)
         if weights is None or isinstance(weights, (str, bytes, dict, np.ndarray)) \
                 or not hasattr(weights, "__iter__"):
             raise TypeError(f"Sequential '{self.name}'.set_weights expects a list of {expected} "
@@ -148,8 +163,9 @@ class Sequential(Trainer):
         # Check every layer's arrays before writing any: a bad list changes nothing.
         checked, start = [], 0
         for layer in self.layers:
-            checked.append(layer.check_weights(weights[start:start + len(layer.params)]))
-            start += len(layer.params)
+            count = len(layer.named_weights)
+            checked.append(layer.check_weights(weights[start:start + count]))
+            start += count
         for layer, values in zip(self.layers, checked):
             layer.set_weights(values)
 
@@ -158,7 +174,7 @@ class Sequential(Trainer):
         return sum(layer.count_params() for layer in self.layers)
 
     def gradients(self) -> list[Array]:
-        """The gradients of the last backward pass, aligned with `weights`."""
+        """The gradients of the last backward pass, aligned with `trainable_weights`."""
         return [layer.grads[name] for layer in self.layers for name in layer.params]
 
     def flat_gradients(self) -> Array:
@@ -195,8 +211,32 @@ class Sequential(Trainer):
         return x
 
     def __call__(self, x, training: bool = False) -> Array:
-        return self.forward(check_inputs(self, x, f"Sequential '{self.name}'"),
-                            training=training)
+        y = self.forward(check_inputs(self, x, f"Sequential '{self.name}'"), training=training)
+        self.apply_state_updates()
+        return y
+
+    def apply_state_updates(self) -> None:
+        """Assign the non-trainable weights (moving statistics) that the last
+        training-mode forward pass computed; see Layer.apply_state_updates."""
+        for layer in self.stateful_layers:
+            layer.apply_state_updates()
+
+    # -- regularization ------------------------------------------------------------------
+    def penalty(self) -> np.floating:
+        """The regularizers' penalties on all weights, added up in floatx, in the order
+        of `trainable_weights` (Keras adds them to the compiled loss: `model.losses`)."""
+        total = np.zeros((), config.floatx())[()]
+        for layer in self.regularized_layers:
+            for name, regularizer in layer.regularizers.items():
+                total += regularizer(layer.params[name])
+        return total
+
+    def add_penalty_gradients(self) -> None:
+        """Add each regularizer's gradient d(penalty)/dw to its weight's gradient (after a
+        backward pass filled the gradients of the compiled loss)."""
+        for layer in self.regularized_layers:
+            for name, regularizer in layer.regularizers.items():
+                layer.grads[name] += regularizer.gradient(layer.params[name])
 
     def logits_carrier(self, training: bool) -> ActivatedLayer | None:
         """The softmax/sigmoid layer whose output reached the loss unchanged, if any.

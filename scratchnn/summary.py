@@ -33,6 +33,32 @@ def _row(name: str, shape: str, params: str) -> str:
             + " │ " + params.rjust(WIDTHS[2] - 2) + " │")
 
 
+def _wrap(text: str, width: int) -> list[str]:
+    """Keras's (rich's) cell wrapping: words fill lines greedily; a word longer than the
+    line is cut to fit, ending in '…'."""
+    lines, line = [], ""
+    for word in text.split(" "):
+        if len(word) > width:
+            word = word[:width - 1] + "…"
+        if line and len(line) + 1 + len(word) <= width:
+            line += " " + word
+        else:
+            if line:
+                lines.append(line)
+            line = word
+    return lines + [line]
+
+
+def _rows(name: str, shape: str, params: str) -> list[str]:
+    """A table row, over as many lines as its longest wrapped cell."""
+    names, shapes = _wrap(name, WIDTHS[0] - 2), _wrap(shape, WIDTHS[1] - 2)
+    height = max(len(names), len(shapes))
+    names += [""] * (height - len(names))
+    shapes += [""] * (height - len(shapes))
+    counts = [params] + [""] * (height - 1)
+    return [_row(*cells) for cells in zip(names, shapes, counts)]
+
+
 def summary_lines(model) -> list[str]:
     """The lines of `model.summary()`."""
     lines = [f'Model: "{model.name}"', _rule("┏", "┳", "┓", "━"),
@@ -41,23 +67,25 @@ def summary_lines(model) -> list[str]:
     for i, layer in enumerate(model.layers):
         name = f"{layer.name} ({type(layer).__name__})"
         if layer.built:
-            lines.append(_row(name, _fmt_shape(layer.output_shape), f"{layer.count_params():,}"))
+            lines += _rows(name, _fmt_shape(layer.output_shape), f"{layer.count_params():,}")
         else:
-            lines.append(_row(name, "?", "0 (unbuilt)"))
+            lines += _rows(name, "?", "0 (unbuilt)")
         lines.append(_rule("├", "┼", "┤", "─") if i < len(model.layers) - 1
                      else _rule("└", "┴", "┘", "─"))
     if not model.layers:
         lines.append(_rule("└", "┴", "┘", "─"))
     n_bytes = np.dtype(config.floatx()).itemsize
-    trainable = sum(layer.count_params() for layer in model.layers if layer.built)
+    built = [layer for layer in model.layers if layer.built]
+    trainable = sum(w.size for layer in built for w in layer.trainable_weights)
+    frozen = sum(w.size for layer in built for w in layer.non_trainable_weights)
     optimizer = model.optimizer
     optimizer_built = optimizer is not None and optimizer.iterations > 0
     # Keras counts the optimizer's slots plus its `iterations` and `learning_rate`.
     opt_params = optimizer.variables_count() + 2 if optimizer_built else 0
-    total = trainable + opt_params
+    total = trainable + frozen + opt_params
     lines += [f" Total params: {total:,} ({size_str(total * n_bytes)})",
               f" Trainable params: {trainable:,} ({size_str(trainable * n_bytes)})",
-              f" Non-trainable params: 0 ({size_str(0)})"]
+              f" Non-trainable params: {frozen:,} ({size_str(frozen * n_bytes)})"]
     if optimizer_built:
         lines.append(f" Optimizer params: {opt_params:,} ({size_str(opt_params * n_bytes)})")
     return lines

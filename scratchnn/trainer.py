@@ -5,8 +5,10 @@ knows how to train it. One training step (`train_step`):
 
     y_pred = model.forward(x, training=True)      each layer caches what its backward needs
     L, dL  = compute_loss(y, y_pred)              dL/d(y_pred), or dL/dz at a softmax/sigmoid
+                                                  (plus the regularizers' penalty, if any)
     model.backward(dL)                            layers in reverse fill layer.grads
-    optimizer.apply(grads, weights)               in-place update
+    optimizer.apply(grads, weights)               in-place update (and the moving statistics
+                                                  the forward pass computed are assigned)
     metrics.update_state(y, y_pred)
 
 `fit` runs ceil(N / batch_size) such steps per epoch, in the order `epoch_order` gives,
@@ -85,22 +87,38 @@ class Trainer:
         """(loss, its gradient, the logits carrier or None).
 
         With a carrier (a softmax/sigmoid output whose logits reach a crossentropy), the
-        gradient is dL/dz at the carrier's pre-activation, else dL/d(y_pred)."""
+        gradient is dL/dz at the carrier's pre-activation, else dL/d(y_pred). The loss
+        includes the regularizers' penalty, as Keras's `compute_loss` adds `model.losses`
+        (in training and in evaluation alike); its gradient joins the weights' gradients
+        in `_backward`."""
         carrier = self.logits_carrier(training) if self.loss.accepts_logits else None
         value, grad = self.loss.value_and_grad(
             y, y_pred, sample_weight, logits=None if carrier is None else carrier.z,
             need_grad=need_grad)
+        if self.regularized_layers:                        # added in floatx, as in Keras
+            penalty = self.penalty()
+            value = float(penalty.dtype.type(value) + penalty)
         return value, grad, carrier
+
+    def _backward(self, grad: Array, carrier) -> None:
+        """The backward pass of the whole loss: the layers', then the penalty's."""
+        self.backward(grad, carrier)
+        if self.regularized_layers:
+            self.add_penalty_gradients()
 
     def compute_gradients(self, x, y, training: bool = True,
                           sample_weight=None) -> tuple[float, list[Array]]:
-        """(loss, dL/dw for every weight), aligned with `get_weights()`; weights unchanged."""
+        """(loss, dL/dw for every trainable weight), aligned with `trainable_weights`
+        (which is `get_weights()` for a model without non-trainable weights). The weights
+        stay as they are, but a training-mode pass assigns BatchNormalization's moving
+        statistics, as Keras's `model(x, training=True)` does."""
         self._require_compiled("compute_gradients")
         x, y, sample_weight = check_data(x, y, sample_weight, "compute_gradients", self)
         x = self._as_input(x)
         y_pred = self.forward(x, training=training)
         value, grad, carrier = self._compute_loss(y, y_pred, sample_weight, training)
-        self.backward(grad, carrier)
+        self._backward(grad, carrier)
+        self.apply_state_updates()
         return value, [g.copy() for g in self.gradients()]
 
     # -- one batch -------------------------------------------------------------------------
@@ -108,13 +126,15 @@ class Trainer:
         """Forward, loss, backward, optimizer update, metrics: one step, no logs."""
         y_pred = self.forward(x, training=True)
         value, grad, carrier = self._compute_loss(y, y_pred, sample_weight, training=True)
-        self.backward(grad, carrier)
+        self._backward(grad, carrier)
         # One update over the flat buffers of all weights (the same bits as
-        # optimizer.apply(self.gradients(), self.weights), with fewer NumPy calls).
-        # Ctrl-C waits for the whole update: never half a step (interrupts.py).
+        # optimizer.apply(self.gradients(), self.trainable_weights), with fewer NumPy
+        # calls), then the moving statistics. Ctrl-C waits for the whole update: never
+        # half a step (interrupts.py).
         with interrupts.uninterruptible:
             self.optimizer.apply_flat(self.flat_gradients(), self.flat_weights,
                                       self.weight_shapes)
+            self.apply_state_updates()
         self._update_metrics(value, y, y_pred, sample_weight)
 
     def train_step(self, x: Array, y, sample_weight=None) -> dict[str, float]:

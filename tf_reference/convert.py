@@ -27,25 +27,54 @@ def _keras_initializer(init, default: str):
     return keras.initializers.deserialize(cfg)
 
 
+def _keras_regularizer(regularizer):
+    """Keras's twin of a scratchnn regularizer (None for None), from its config."""
+    cfg = snn.regularizers.serialize(regularizer)
+    return None if cfg is None else keras.regularizers.deserialize(cfg)
+
+
 def _keras_layer(layer: snn.layers.Layer):
     """The Keras layer with the same configuration as a scratchnn layer."""
     cfg = layer.get_config()
     name = cfg["name"]
-    if isinstance(layer, (snn.layers.Dense, snn.layers.Conv2D)):
-        inits = dict(kernel_initializer=_keras_initializer(layer.kernel_initializer,
-                                                           "glorot_uniform"))
-        inits["bias_initializer"] = _keras_initializer(layer.bias_initializer, "zeros")
-    if isinstance(layer, snn.layers.Dense):
+    L = snn.layers
+    if isinstance(layer, (L.Dense, L.Conv2D)):
+        extra = dict(kernel_initializer=_keras_initializer(layer.kernel_initializer,
+                                                           "glorot_uniform"),
+                     bias_initializer=_keras_initializer(layer.bias_initializer, "zeros"),
+                     kernel_regularizer=_keras_regularizer(layer.kernel_regularizer),
+                     bias_regularizer=_keras_regularizer(layer.bias_regularizer))
+    if isinstance(layer, L.Dense):
         return keras.layers.Dense(cfg["units"], activation=cfg["activation"],
-                                  use_bias=cfg["use_bias"], name=name, **inits)
-    if isinstance(layer, snn.layers.Conv2D):
+                                  use_bias=cfg["use_bias"], name=name, **extra)
+    if isinstance(layer, L.Conv2D):
         return keras.layers.Conv2D(cfg["filters"], cfg["kernel_size"], strides=cfg["strides"],
                                    padding=cfg["padding"], dilation_rate=cfg["dilation_rate"],
                                    activation=cfg["activation"], use_bias=cfg["use_bias"],
-                                   name=name, **inits)
-    if isinstance(layer, snn.layers.MaxPooling2D):
-        return keras.layers.MaxPooling2D(cfg["pool_size"], strides=cfg["strides"],
-                                         padding=cfg["padding"], name=name)
+                                   name=name, **extra)
+    if isinstance(layer, (L.MaxPooling2D, L.AveragePooling2D)):
+        kind = getattr(keras.layers, type(layer).__name__)
+        return kind(cfg["pool_size"], strides=cfg["strides"], padding=cfg["padding"], name=name)
+    if isinstance(layer, (L.GlobalAveragePooling2D, L.GlobalMaxPooling2D)):
+        kind = getattr(keras.layers, type(layer).__name__)
+        return kind(keepdims=cfg["keepdims"], name=name)
+    if isinstance(layer, L.BatchNormalization):
+        inits = {f"{w}_initializer": _keras_initializer(getattr(layer, f"{w}_initializer"), d)
+                 for w, d in (("beta", "zeros"), ("gamma", "ones"), ("moving_mean", "zeros"),
+                              ("moving_variance", "ones"))}
+        return keras.layers.BatchNormalization(
+            axis=cfg["axis"], momentum=cfg["momentum"], epsilon=cfg["epsilon"],
+            center=cfg["center"], scale=cfg["scale"], name=name, **inits,
+            beta_regularizer=_keras_regularizer(layer.beta_regularizer),
+            gamma_regularizer=_keras_regularizer(layer.gamma_regularizer))
+    if isinstance(layer, L.ZeroPadding2D):
+        return keras.layers.ZeroPadding2D(cfg["padding"], name=name)
+    if isinstance(layer, L.Reshape):
+        return keras.layers.Reshape(cfg["target_shape"], name=name)
+    if isinstance(layer, L.LeakyReLU):
+        return keras.layers.LeakyReLU(negative_slope=cfg["negative_slope"], name=name)
+    if isinstance(layer, L.ELU):
+        return keras.layers.ELU(alpha=cfg["alpha"], name=name)
     if isinstance(layer, snn.layers.Flatten):
         return keras.layers.Flatten(name=name)
     if isinstance(layer, snn.layers.Activation):
@@ -119,7 +148,11 @@ def _snn_layer(layer):
     name = cfg["name"]
     activation = keras.activations.serialize(layer.activation) if hasattr(layer, "activation") \
         else None
-    inits = {key: cfg[key] for key in ("kernel_initializer", "bias_initializer") if key in cfg}
+    inits = {key: cfg[key] for key in ("kernel_initializer", "bias_initializer",
+                                       "kernel_regularizer", "bias_regularizer") if key in cfg}
+    twin = _snn_layer_more(layer, cfg, name)
+    if twin is not None:
+        return twin
     if isinstance(layer, keras.layers.Dense):
         return snn.layers.Dense(cfg["units"], activation=activation, use_bias=cfg["use_bias"],
                                 name=name, **inits)
@@ -142,6 +175,39 @@ def _snn_layer(layer):
                                   seed=cfg.get("seed"), name=name)
     raise TypeError(f"from_keras: scratchnn has no layer for {type(layer).__name__} "
                     f"'{layer.name}'")
+
+
+def _snn_layer_more(layer, cfg: dict, name: str):
+    """The scratchnn twin of the layers beyond the tutorials' (None for the others)."""
+    L = snn.layers
+    for kind in ("AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+                 "BatchNormalization", "ZeroPadding2D", "Reshape", "LeakyReLU", "ELU"):
+        if isinstance(layer, getattr(keras.layers, kind)):
+            break
+    else:
+        return None
+    if cfg.get("data_format", "channels_last") != "channels_last":
+        raise TypeError(f"from_keras: {kind} '{name}' must be channels_last")
+    if kind == "AveragePooling2D":
+        return L.AveragePooling2D(tuple(cfg["pool_size"]), strides=tuple(cfg["strides"]),
+                                  padding=cfg["padding"], name=name)
+    if kind.startswith("Global"):
+        return getattr(L, kind)(keepdims=cfg["keepdims"], name=name)
+    if kind == "BatchNormalization":
+        if cfg.get("renorm") or cfg.get("synchronized"):
+            raise TypeError(f"from_keras: BatchNormalization '{name}' uses renorm or "
+                            "synchronized, which scratchnn does not have")
+        keys = ("axis", "momentum", "epsilon", "center", "scale", "beta_initializer",
+                "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer",
+                "beta_regularizer", "gamma_regularizer")
+        return L.BatchNormalization(**{k: cfg[k] for k in keys}, name=name)
+    if kind == "ZeroPadding2D":
+        return L.ZeroPadding2D(tuple(tuple(p) for p in cfg["padding"]), name=name)
+    if kind == "Reshape":
+        return L.Reshape(tuple(cfg["target_shape"]), name=name)
+    if kind == "LeakyReLU":
+        return L.LeakyReLU(cfg["negative_slope"], name=name)
+    return L.ELU(cfg["alpha"], name=name)
 
 
 def from_keras(keras_model) -> snn.Sequential:

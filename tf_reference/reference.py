@@ -99,7 +99,7 @@ def train_both(layers, input_shape, compile_kwargs: dict, x, y, epochs: int,
         twin = to_keras(model, copy_weights=False)
         for ours_w, theirs_w, name in zip(model.get_weights(), twin.get_weights(),
                                           [f"{layer.name}/{p}" for layer in model.layers
-                                           for p in layer.params]):
+                                           for p in layer.named_weights]):
             assert np.array_equal(ours_w, theirs_w), \
                 f"seed {seed}: initial {name} differs between the engines"
         ours = model.fit(x, y, epochs=epochs, shuffle=shuffle, verbose=0,

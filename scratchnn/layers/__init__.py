@@ -1,10 +1,18 @@
-"""Layers: the dense core and the convolution stack."""
+"""Layers: the dense core, the convolution stack, normalization, pooling, reshaping."""
 
 from .base import ActivatedLayer, Layer
+from .activation_layers import ELU, LeakyReLU
 from .convolution import Conv2D
-from .pooling import MaxPool2D, MaxPooling2D
 from .core import Activation, Dense, Dropout, Flatten, Input, InputLayer
+from .normalization import BatchNormalization
+from .pooling import AveragePooling2D, AvgPool2D, MaxPool2D, MaxPooling2D
+from .pooling_global import GlobalAveragePooling2D, GlobalMaxPooling2D
+from .reshaping import Reshape, ZeroPadding2D
+
+GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D
 
 __all__ = ["Layer", "ActivatedLayer", "Input", "InputLayer", "Dense", "Flatten",
-           "Activation", "Dropout",
-           "Conv2D", "MaxPooling2D", "MaxPool2D"]
+           "Activation", "Dropout", "LeakyReLU", "ELU", "BatchNormalization",
+           "Conv2D", "MaxPooling2D", "MaxPool2D", "AveragePooling2D", "AvgPool2D",
+           "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPooling2D",
+           "GlobalMaxPool2D", "ZeroPadding2D", "Reshape"]

@@ -8,6 +8,14 @@ A layer is a forward/backward pair with its parameters kept by name:
 `layer.params["kernel"]` and `layer.grads["kernel"]` are the live arrays; the
 optimizer updates `params` in place. Weights are created once, in `build`, when
 the input shape is first known (from `input_shape=`, an `Input`, or the first batch).
+
+Some layers also keep weights that no gradient moves (Keras's non-trainable weights:
+BatchNormalization's moving mean and variance) in `layer.state`. A training-mode
+forward pass leaves their new values in `layer.state_updates`, and
+`apply_state_updates()` assigns them once the step is done (fit does so together with
+the optimizer's update, so Ctrl-C never leaves them a step ahead of the weights).
+A weight may carry a regularizer (`layer.regularizers[name]`): its penalty joins the
+loss, and its gradient the weight's gradient (Sequential.add_penalty_gradients).
 """
 
 from __future__ import annotations
@@ -33,6 +41,9 @@ class Layer:
         self.input_grad_needed = True
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
+        self.state: dict[str, np.ndarray] = {}          # non-trainable weights
+        self.state_updates: dict[str, np.ndarray] = {}  # their next values, once computed
+        self.regularizers: dict[str, Any] = {}          # param name -> regularizer
         self.built = False
         self.input_shape: Shape | None = None
         self.output_shape: Shape | None = None
@@ -68,8 +79,10 @@ class Layer:
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return tuple(input_shape)
 
-    def add_weight(self, name: str, shape: tuple, initializer: Callable) -> np.ndarray:
-        """Create parameter `name` and its gradient array (zeros, same shape).
+    def add_weight(self, name: str, shape: tuple, initializer: Callable,
+                   regularizer: Any = None, trainable: bool = True) -> np.ndarray:
+        """Create weight `name`: a parameter with its gradient array (zeros, same shape),
+        or with trainable=False a non-trainable weight in `self.state`.
 
         backward WRITES INTO `self.grads[name]` (e.g. `np.matmul(..., out=...)`): a model
         keeps every gradient in one flat buffer, of which these arrays are views."""
@@ -77,8 +90,13 @@ class Layer:
         if value.shape != tuple(shape):
             raise ValueError(f"Initializer for {self.name}.{name} returned shape "
                              f"{value.shape}, expected {tuple(shape)}")
+        if not trainable:
+            self.state[name] = value
+            return value
         self.params[name] = value
         self.grads[name] = np.zeros_like(value)
+        if regularizer is not None:
+            self.regularizers[name] = regularizer
         return value
 
     # -- running --------------------------------------------------------------
@@ -87,7 +105,20 @@ class Layer:
         if not self.built:
             self.build(self.declared_input_shape or (None, *x.shape[1:]))
         self.check_input(x)
-        return self.forward(x, training=training)
+        y = self.forward(x, training=training)
+        self.apply_state_updates()
+        return y
+
+    def apply_state_updates(self) -> None:
+        """Assign the non-trainable weights the last training-mode forward pass computed
+        (in place), then forget them."""
+        for name, value in self.state_updates.items():
+            self.state[name][...] = value
+        self.state_updates = {}
+
+    def penalty(self) -> float:
+        """The regularizers' penalty on this layer's weights (0.0 without regularizers)."""
+        return sum(float(reg(self.params[name])) for name, reg in self.regularizers.items())
 
     def check_input(self, x: np.ndarray) -> None:
         """Refuse inputs whose per-sample shape differs from the built one."""
@@ -112,19 +143,33 @@ class Layer:
 
     # -- weights --------------------------------------------------------------
     @property
+    def named_weights(self) -> dict[str, np.ndarray]:
+        """Every weight by name in Keras's order: the parameters (kernel before bias),
+        then the non-trainable ones (BatchNormalization's moving statistics)."""
+        return {**self.params, **self.state} if self.state else self.params
+
+    @property
     def weights(self) -> list[np.ndarray]:
-        """The live parameter arrays, in Keras order (kernel before bias)."""
+        """The live weight arrays, in Keras order (`named_weights`)."""
+        return list(self.named_weights.values())
+
+    @property
+    def trainable_weights(self) -> list[np.ndarray]:
         return list(self.params.values())
 
+    @property
+    def non_trainable_weights(self) -> list[np.ndarray]:
+        return list(self.state.values())
+
     def get_weights(self) -> list[np.ndarray]:
-        """Copies of the parameters, in Keras order and layouts."""
-        return [w.copy() for w in self.params.values()]
+        """Copies of all weights, in Keras order and layouts."""
+        return [w.copy() for w in self.weights]
 
     def set_weights(self, weights: list) -> None:
-        """Copy `weights` into the parameters in place. Count, shapes and values are all
+        """Copy `weights` into the weights in place. Count, shapes and values are all
         checked first (check_weights): on any error the layer is left as it was."""
-        for param, value in zip(self.params.values(), self.check_weights(weights)):
-            param[...] = value
+        for weight, value in zip(self.weights, self.check_weights(weights)):
+            weight[...] = value
 
     def check_weights(self, weights: list) -> list[np.ndarray]:
         """`weights` as arrays ready for set_weights, or a ValueError/TypeError naming this
@@ -132,16 +177,17 @@ class Layer:
         (NaN and inf are accepted, as in Keras)."""
         from ..data_utils import as_numeric_array
 
+        own = self.named_weights
         if weights is None or isinstance(weights, (str, bytes, dict, np.ndarray)) \
                 or not hasattr(weights, "__iter__"):
-            raise TypeError(f"Layer '{self.name}' expects a list of {len(self.params)} weight "
+            raise TypeError(f"Layer '{self.name}' expects a list of {len(own)} weight "
                             f"arrays, got {type(weights).__name__}")
         weights = list(weights)
-        if len(weights) != len(self.params):
-            raise ValueError(f"Layer '{self.name}' expects {len(self.params)} weight arrays "
-                             f"{[w.shape for w in self.params.values()]}, got {len(weights)}")
+        if len(weights) != len(own):
+            raise ValueError(f"Layer '{self.name}' expects {len(own)} weight arrays "
+                             f"{[w.shape for w in own.values()]}, got {len(weights)}")
         values = []
-        for (name, param), value in zip(self.params.items(), weights):
+        for (name, param), value in zip(own.items(), weights):
             value = as_numeric_array(value, f"weight '{name}'", f"Layer '{self.name}'")
             if value.shape != param.shape:
                 raise ValueError(f"Layer '{self.name}' weight '{name}' has shape {param.shape}, "
@@ -150,7 +196,8 @@ class Layer:
         return values
 
     def count_params(self) -> int:
-        return int(sum(w.size for w in self.params.values()))
+        """Every weight's size, non-trainable ones included (Keras's count)."""
+        return int(sum(w.size for w in self.weights))
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "trainable": self.trainable}
@@ -193,6 +240,23 @@ class ActivatedLayer(Layer):
 
     def backward_z(self, dz: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+
+def regularizer_arg(value, argument: str, owner: Layer):
+    """A layer's kernel_regularizer / bias_regularizer / ... argument, resolved as Keras
+    resolves it ("l2", a config dict, an object, None) into a scratchnn regularizer; one
+    without a `gradient` (a plain function) cannot be trained here and is refused."""
+    from .. import regularizers
+
+    try:
+        regularizer = regularizers.get(value)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{type(owner).__name__} '{owner.name}': {argument}: {err}") from None
+    if regularizer is not None and not callable(getattr(regularizer, "gradient", None)):
+        raise ValueError(f"{type(owner).__name__} '{owner.name}': {argument} must be a "
+                         "scratchnn regularizer (L1, L2, L1L2, or a Regularizer subclass with "
+                         f"a gradient method), got {value!r}")
+    return regularizer
 
 
 def _as_tuple(value, argument: str, owner: Any) -> tuple:

@@ -1,6 +1,6 @@
 """The teaching twins of the convolution kernels: plain loops over every output value.
 
-Slow and obvious, they state what Conv2D and MaxPooling2D compute; the tests use them as
+Slow and obvious, they state what Conv2D and the pooling layers compute; the tests use them as
 the oracle the fast kernels (im2col.py, convolution.py, pooling.py) must agree with.
 """
 
@@ -93,4 +93,42 @@ def max_pool2d_backward_naive(x: Array, dout: Array, pool=(2, 2), strides=None,
                     window = xp[n, r0: r0 + pool[0], c0: c0 + pool[1], c]
                     i, j = np.unravel_index(np.argmax(window), window.shape)   # first max
                     dxp[n, r0 + i, c0 + j, c] += dout[n, y, xx, c]
+    return crop(dxp, pads)
+
+
+def avg_pool2d_naive(x: Array, pool=(2, 2), strides=None, padding: str = "valid") -> Array:
+    """out[n, y, x, c] = mean of the real (unpadded) inputs of the window at (y*s, x*s)."""
+    strides = strides or pool
+    pads = pads_for(x.shape[1:3], pool, strides, padding)
+    xp = pad(x, pads, value=np.nan)                      # NaN marks padding
+    ho = output_length(x.shape[1], pool[0], strides[0], padding)
+    wo = output_length(x.shape[2], pool[1], strides[1], padding)
+    out = np.zeros((x.shape[0], ho, wo, x.shape[3]), dtype=x.dtype)
+    for n in range(x.shape[0]):
+        for y in range(ho):
+            for xx in range(wo):
+                for c in range(x.shape[3]):
+                    window = xp[n, y * strides[0]: y * strides[0] + pool[0],
+                                xx * strides[1]: xx * strides[1] + pool[1], c]
+                    real = window[~np.isnan(window)]
+                    out[n, y, xx, c] = real.sum() / real.size
+    return out
+
+
+def avg_pool2d_backward_naive(x: Array, dout: Array, pool=(2, 2), strides=None,
+                              padding: str = "valid") -> Array:
+    """dL/dx: each window's gradient, divided by its count of real inputs, goes to each
+    of them; inputs in several windows add up."""
+    strides = strides or pool
+    pads = pads_for(x.shape[1:3], pool, strides, padding)
+    real = pad(np.ones_like(x), pads)                    # 1 where x is, 0 on padding
+    dxp = np.zeros_like(real)
+    for n in range(dout.shape[0]):
+        for y in range(dout.shape[1]):
+            for xx in range(dout.shape[2]):
+                for c in range(dout.shape[3]):
+                    r0, c0 = y * strides[0], xx * strides[1]
+                    window = real[n, r0: r0 + pool[0], c0: c0 + pool[1], c]
+                    dxp[n, r0: r0 + pool[0], c0: c0 + pool[1], c] += (
+                        window * dout[n, y, xx, c] / window.sum())
     return crop(dxp, pads)

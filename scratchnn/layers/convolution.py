@@ -25,8 +25,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import activations, initializers
-from .base import ActivatedLayer, _fmt_shape, normalize_tuple
+from .. import activations, initializers, regularizers
+from .base import ActivatedLayer, _fmt_shape, normalize_tuple, regularizer_arg
 from .conv_naive import (conv2d_backward_naive, conv2d_naive, max_pool2d_backward_naive,
                          max_pool2d_naive)
 from .im2col import (Im2col, WindowRows, col2im, crop, output_length, pad, pads_for,
@@ -57,7 +57,8 @@ class Conv2D(ActivatedLayer):
                  activation: str | Callable | None = None, use_bias: bool = True,
                  kernel_initializer: str | Callable = "glorot_uniform",
                  bias_initializer: str | Callable = "zeros",
-                 dilation_rate: int | tuple[int, int] = 1, name: str | None = None,
+                 dilation_rate: int | tuple[int, int] = 1, kernel_regularizer=None,
+                 bias_regularizer=None, name: str | None = None,
                  input_shape: tuple | None = None, **kwargs: Any) -> None:
         super().__init__(name=name, input_shape=input_shape, **kwargs)
         if not isinstance(filters, (int, np.integer)) or isinstance(filters, bool) or filters < 1:
@@ -76,6 +77,8 @@ class Conv2D(ActivatedLayer):
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizer_arg(kernel_regularizer, "kernel_regularizer", self)
+        self.bias_regularizer = regularizer_arg(bias_regularizer, "bias_regularizer", self)
         # im2col of the input (with the ones column when there is a bias), of dz for the
         # gathering backward, and of inference chunks: each reuses its buffer between calls.
         self._im2col = Im2col(self.kernel_size, self.strides, self.dilation_rate, use_bias)
@@ -102,9 +105,9 @@ class Conv2D(ActivatedLayer):
             raise ValueError(f"Conv2D '{self.name}' expects inputs (N, H, W, C) with known "
                              f"channels, got {_fmt_shape(tuple(input_shape))}")
         self.add_weight("kernel", (*self.kernel_size, input_shape[-1], self.filters),
-                        self.kernel_initializer)
+                        self.kernel_initializer, self.kernel_regularizer)
         if self.use_bias:
-            self.add_weight("bias", (self.filters,), self.bias_initializer)
+            self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer)
         super().build(input_shape)
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
@@ -229,4 +232,6 @@ class Conv2D(ActivatedLayer):
                 "dilation_rate": self.dilation_rate,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer)}
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}

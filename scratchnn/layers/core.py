@@ -9,8 +9,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import activations, config, initializers, random, utils
-from .base import ActivatedLayer, Layer, _as_tuple
+from .. import activations, config, initializers, random, regularizers, utils
+from .base import ActivatedLayer, Layer, _as_tuple, regularizer_arg
 
 
 class InputLayer:
@@ -42,7 +42,8 @@ class Dense(ActivatedLayer):
 
     def __init__(self, units: int, activation: str | Callable | None = None,
                  use_bias: bool = True, kernel_initializer: str | Callable = "glorot_uniform",
-                 bias_initializer: str | Callable = "zeros", name: str | None = None,
+                 bias_initializer: str | Callable = "zeros", kernel_regularizer=None,
+                 bias_regularizer=None, name: str | None = None,
                  input_shape: tuple | None = None, **kwargs: Any) -> None:
         super().__init__(name=name, input_shape=input_shape, **kwargs)
         if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units < 1:
@@ -52,14 +53,17 @@ class Dense(ActivatedLayer):
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizer_arg(kernel_regularizer, "kernel_regularizer", self)
+        self.bias_regularizer = regularizer_arg(bias_regularizer, "bias_regularizer", self)
 
     def build(self, input_shape: tuple) -> None:
         if len(input_shape) < 2 or input_shape[-1] is None:
             raise ValueError(f"Dense '{self.name}' needs inputs (N, ..., features) with a known "
                              f"last dimension, got {input_shape}")
-        self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer)
+        self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer,
+                        self.kernel_regularizer)
         if self.use_bias:
-            self.add_weight("bias", (self.units,), self.bias_initializer)
+            self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer)
         super().build(input_shape)
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
@@ -104,7 +108,9 @@ class Dense(ActivatedLayer):
         return {**super().get_config(), "units": self.units,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer)}
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
 
 
 class Flatten(Layer):

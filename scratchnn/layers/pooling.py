@@ -1,19 +1,25 @@
-"""MaxPooling2D for images in channels_last layout (N, H, W, C).
+"""MaxPooling2D and AveragePooling2D for images in channels_last layout (N, H, W, C).
 
-The max over each (ph, pw) window is a running elementwise maximum over the ph*pw window
+Both reduce each (ph, pw) window with a running elementwise operation over the ph*pw window
 offsets: offset (i, j) contributes, for all windows at once, the strided slice of the input
 it covers. No window is ever gathered into an array of its own.
 
-The gradient of each window goes to its FIRST maximum in row-major order (as TensorFlow).
-When windows do not overlap (strides == pool_size, 'valid', the case of every tutorial), the
-forward pass in training records, per offset, a mask of the windows that offset won first;
-the backward pass is then one multiply per offset, written straight into dL/dx:
+MaxPooling2D: the gradient of each window goes to its FIRST maximum in row-major order (as
+TensorFlow). When windows do not overlap (strides == pool_size, 'valid', the case of every
+tutorial), the forward pass in training records, per offset, a mask of the windows that
+offset won first; the backward pass is then one multiply per offset, written straight into
+dL/dx:
 
     dx[offset k of every window] = dy * won_k        (non-overlapping: nothing to add up)
 
 Otherwise (overlapping windows, 'same' padding) the backward pass visits the offsets in
 row-major order, lets each window be claimed once, and ADDS into dx where windows overlap.
-`max_pool2d_naive` / `max_pool2d_backward_naive` (conv_naive.py) are the loop twins.
+
+AveragePooling2D: the sum over the offsets divided by how many input values the window
+covers (with 'same' padding a window at the border covers fewer: TensorFlow divides by
+that count, not by ph*pw); every covered input gets dy / count back.
+`max_pool2d_naive`, `avg_pool2d_naive` and their backward passes (conv_naive.py) are the
+loop twins.
 """
 
 from __future__ import annotations
@@ -36,17 +42,11 @@ def check_padding(padding: str, owner: Layer) -> str:
     return padding
 
 
-class MaxPooling2D(Layer):
-    """Max over (ph, pw) windows moved by `strides` (default: the pool size).
+class Pooling2D(Layer):
+    """What max and average pooling share: window geometry, shapes, the offsets."""
 
-    Shapes: x (N, H, W, C) -> y (N, Ho, Wo, C). The gradient of each window goes to its
-    FIRST maximum in row-major order (as TensorFlow); overlapping windows accumulate.
-    'same' padding pads with -inf, so padding never wins a max.
-    """
-
-    def __init__(self, pool_size: int | tuple[int, int] = (2, 2),
-                 strides: int | tuple[int, int] | None = None, padding: str = "valid",
-                 name: str | None = None, input_shape: tuple | None = None,
+    def __init__(self, pool_size: int | tuple[int, int], strides: int | tuple[int, int] | None,
+                 padding: str, name: str | None, input_shape: tuple | None,
                  **kwargs: Any) -> None:
         super().__init__(name=name, input_shape=input_shape, **kwargs)
         self.pool_size = normalize_tuple(pool_size, 2, "pool_size", self)
@@ -60,19 +60,20 @@ class MaxPooling2D(Layer):
         return self.strides == self.pool_size and self.padding == "valid"
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
+        kind = type(self).__name__
         if len(input_shape) != 4:
-            raise ValueError(f"MaxPooling2D '{self.name}' expects inputs (N, H, W, C), got "
+            raise ValueError(f"{kind} '{self.name}' expects inputs (N, H, W, C), got "
                              f"{_fmt_shape(tuple(input_shape))}")
         out_hw = tuple(output_length(size, p, s, self.padding) for size, p, s in
                        zip(input_shape[1:3], self.pool_size, self.strides))
         if any(d is not None and d <= 0 for d in out_hw):
-            raise ValueError(f"MaxPooling2D '{self.name}': pool {self.pool_size} does not fit "
+            raise ValueError(f"{kind} '{self.name}': pool {self.pool_size} does not fit "
                              f"inputs {_fmt_shape(tuple(input_shape))}")
         return (input_shape[0], *out_hw, input_shape[3])
 
     def check_input(self, x: Array) -> None:
         if x.ndim != 4 or (self.input_shape and x.shape[-1] != self.input_shape[-1]):
-            raise ValueError(f"MaxPooling2D '{self.name}' expects inputs "
+            raise ValueError(f"{type(self).__name__} '{self.name}' expects inputs "
                              f"{_fmt_shape(self.input_shape)}, got {x.shape}")
         self.compute_output_shape((None, *x.shape[1:]))
 
@@ -82,6 +83,25 @@ class MaxPooling2D(Layer):
         (ph, pw), (sh, sw), (ho, wo) = self.pool_size, self.strides, out_hw
         return [xp[:, i: i + sh * ho: sh, j: j + sw * wo: sw, :]
                 for i in range(ph) for j in range(pw)]
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides,
+                "padding": self.padding}
+
+
+class MaxPooling2D(Pooling2D):
+    """Max over (ph, pw) windows moved by `strides` (default: the pool size).
+
+    Shapes: x (N, H, W, C) -> y (N, Ho, Wo, C). The gradient of each window goes to its
+    FIRST maximum in row-major order (as TensorFlow); overlapping windows accumulate.
+    'same' padding pads with -inf, so padding never wins a max.
+    """
+
+    def __init__(self, pool_size: int | tuple[int, int] = (2, 2),
+                 strides: int | tuple[int, int] | None = None, padding: str = "valid",
+                 name: str | None = None, input_shape: tuple | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(pool_size, strides, padding, name, input_shape, **kwargs)
 
     def forward(self, x: Array, training: bool = False) -> Array:
         n, h, w, c = x.shape
@@ -137,11 +157,56 @@ class MaxPooling2D(Layer):
             target += dy * wins
         return crop(dxp, self.pads)
 
-    def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides,
-                "padding": self.padding}
+class AveragePooling2D(Pooling2D):
+    """Mean over (ph, pw) windows moved by `strides` (default: the pool size); Keras
+    requires pool_size.
+
+    Shapes: x (N, H, W, C) -> y (N, Ho, Wo, C). With 'same' padding each window is divided
+    by the number of real inputs it covers (padding is not averaged in), as TensorFlow.
+    """
+
+    def __init__(self, pool_size: int | tuple[int, int],
+                 strides: int | tuple[int, int] | None = None, padding: str = "valid",
+                 name: str | None = None, input_shape: tuple | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(pool_size, strides, padding, name, input_shape, **kwargs)
+
+    def _counts(self, hw: tuple[int, int], out_hw: tuple[int, int], dtype) -> Array:
+        """How many real inputs each window covers: (1, Ho, Wo, 1), or a scalar when
+        every window is whole ('valid' padding)."""
+        if self.padding == "valid":
+            return dtype.type(self.pool_size[0] * self.pool_size[1])
+        ones = pad(np.ones((1, *hw, 1), dtype), self.pads)           # 1 where real, 0 pad
+        offsets = self._offsets(ones, out_hw)
+        return sum(offsets[1:], offsets[0].copy())
+
+    def forward(self, x: Array, training: bool = False) -> Array:
+        n, h, w, c = x.shape
+        self.x_shape = x.shape
+        self.pads = pads_for((h, w), self.pool_size, self.strides, self.padding)
+        out_hw = self.compute_output_shape((None, h, w, c))[1:3]
+        offsets = self._offsets(pad(x, self.pads), out_hw)
+        total = offsets[0].copy()                                    # (N, Ho, Wo, C)
+        for offset in offsets[1:]:                                   # row-major, as TF
+            total += offset
+        self.count = self._counts((h, w), out_hw, x.dtype)
+        total /= self.count
+        return total
+
+    def backward(self, dy: Array) -> Array:
+        # y = sum over the window / count, so every input the window covers gets
+        # dL/dy / count; an input in several (overlapping) windows adds them up.
+        share = dy / self.count                                      # (N, Ho, Wo, C)
+        padded = (self.x_shape[0], self.x_shape[1] + sum(self.pads[0]),
+                  self.x_shape[2] + sum(self.pads[1]), self.x_shape[3])
+        dxp = np.zeros(padded, dtype=dy.dtype)
+        for target in self._offsets(dxp, dy.shape[1:3]):
+            target += share
+        return crop(dxp, self.pads)
 
 
 MaxPool2D = MaxPooling2D
+AvgPool2D = AveragePooling2D
 
-__all__ = ["MaxPooling2D", "MaxPool2D", "check_padding"]
+__all__ = ["MaxPooling2D", "MaxPool2D", "AveragePooling2D", "AvgPool2D", "Pooling2D",
+           "check_padding"]

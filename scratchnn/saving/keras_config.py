@@ -8,17 +8,19 @@ then every layer as
     {"module": "keras.layers", "class_name": "Dense", "config": {...},
      "registered_name": None, "build_config": {"input_shape": [None, 784]}}
 
-with the dtype policy, initializers as Keras objects, and `None` for every option
-scratchnn does not have (regularizers, constraints). Only Dense, Conv2D and Flatten
-carry a `build_config`, as in Keras (the layers with a `build` of their own).
+with the dtype policy, initializers and regularizers as Keras objects, and `None` for
+every option scratchnn does not have (constraints, activity regularizers). Only the layers
+with a `build` of their own in Keras carry a `build_config` (BUILT_LAYERS), as in Keras.
 """
 
 from __future__ import annotations
 
 import warnings
 
-from .. import activations, config, initializers
-from ..layers import Activation, Conv2D, Dense, Dropout, Flatten, MaxPooling2D
+from .. import activations, config, initializers, regularizers
+from ..layers import (ELU, Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense,
+                      Dropout, Flatten, GlobalAveragePooling2D, GlobalMaxPooling2D, LeakyReLU,
+                      MaxPooling2D, Reshape, ZeroPadding2D)
 from . import keras_compile
 
 KERAS_VERSION = "3.15.1"            # the Keras whose file format this package reproduces
@@ -43,7 +45,9 @@ INIT_CLASSES = {"zeros": "Zeros", "ones": "Ones", "glorot_uniform": "GlorotUnifo
                 "he_normal": "HeNormal"}
 
 
-def initializer_to_keras(init, what: str) -> dict:
+def initializer_to_keras(init, what: str, default: str | None = None) -> dict:
+    """Keras's dict of an initializer; a user's own function (which Keras cannot name) is
+    recorded as `default` (by default glorot_uniform for kernels, zeros for biases)."""
     out = initializers.serialize(init)
     if isinstance(out, dict):
         if out.get("module") == "keras.initializers" and out.get("class_name") != "function":
@@ -53,7 +57,7 @@ def initializer_to_keras(init, what: str) -> dict:
         warnings.warn(f"{what}: initializer {out!r} has no Keras equivalent; the file "
                       "records Keras's default instead (the saved weights are unaffected)",
                       stacklevel=5)
-        out = "zeros" if "bias" in what else "glorot_uniform"
+        out = default or ("zeros" if "bias" in what else "glorot_uniform")
     seeded = out not in ("zeros", "ones")
     return keras_object("keras.initializers", INIT_CLASSES[out],
                         {"seed": None, "input_axes": None, "output_axes": None} if seeded else {})
@@ -66,6 +70,10 @@ def _base(layer, dtype: str) -> dict:
 
 def _ints(values) -> list[int]:
     return [int(v) for v in values]
+
+
+# The layers whose Keras twin has a `build` of its own: their entries carry build_config.
+BUILT_LAYERS = (Dense, Conv2D, Flatten, BatchNormalization, ZeroPadding2D)
 
 
 def layer_to_keras(layer, dtype: str) -> dict:
@@ -84,15 +92,37 @@ def layer_to_keras(layer, dtype: str) -> dict:
                    kernel_initializer=initializer_to_keras(layer.kernel_initializer,
                                                            f"{what} kernel"),
                    bias_initializer=initializer_to_keras(layer.bias_initializer, f"{what} bias"),
-                   kernel_regularizer=None, bias_regularizer=None)
+                   kernel_regularizer=regularizers.serialize(layer.kernel_regularizer),
+                   bias_regularizer=regularizers.serialize(layer.bias_regularizer))
         if isinstance(layer, Conv2D):
             cfg["activity_regularizer"] = None
         cfg.update(kernel_constraint=None, bias_constraint=None)
         if isinstance(layer, Dense):
             cfg["quantization_config"] = None
-    elif isinstance(layer, MaxPooling2D):
+    elif isinstance(layer, (MaxPooling2D, AveragePooling2D)):
         cfg.update(pool_size=_ints(layer.pool_size), padding=layer.padding,
                    strides=_ints(layer.strides), data_format="channels_last")
+    elif isinstance(layer, (GlobalAveragePooling2D, GlobalMaxPooling2D)):
+        cfg.update(data_format="channels_last", keepdims=layer.keepdims)
+    elif isinstance(layer, BatchNormalization):
+        inits = {f"{w}_initializer": initializer_to_keras(getattr(layer, f"{w}_initializer"),
+                                                          f"{what} {w}", default)
+                 for w, default in (("beta", "zeros"), ("gamma", "ones"),
+                                    ("moving_mean", "zeros"), ("moving_variance", "ones"))}
+        cfg.update(axis=layer.axis, momentum=layer.momentum, epsilon=layer.epsilon,
+                   center=layer.center, scale=layer.scale, **inits,
+                   beta_regularizer=regularizers.serialize(layer.beta_regularizer),
+                   gamma_regularizer=regularizers.serialize(layer.gamma_regularizer),
+                   beta_constraint=None, gamma_constraint=None, synchronized=False,
+                   renorm=False, renorm_clipping=None, renorm_momentum=0.99)
+    elif isinstance(layer, ZeroPadding2D):
+        cfg.update(padding=[list(pair) for pair in layer.padding], data_format="channels_last")
+    elif isinstance(layer, Reshape):
+        cfg["target_shape"] = list(layer.target_shape)
+    elif isinstance(layer, LeakyReLU):
+        cfg["negative_slope"] = layer.negative_slope
+    elif isinstance(layer, ELU):
+        cfg["alpha"] = layer.alpha
     elif isinstance(layer, Flatten):
         cfg["data_format"] = "channels_last"
     elif isinstance(layer, Dropout):
@@ -103,7 +133,7 @@ def layer_to_keras(layer, dtype: str) -> dict:
         raise TypeError(f"Cannot save {what} in Keras's format: Keras has no such layer "
                         "(save_weights('...weights.npz') keeps its weights)")
     out = keras_object("keras.layers", type(layer).__name__, cfg)
-    if isinstance(layer, (Dense, Conv2D, Flatten)) and layer.built:
+    if isinstance(layer, BUILT_LAYERS) and layer.built:
         out["build_config"] = {"input_shape": list(layer.input_shape)}
     return out
 

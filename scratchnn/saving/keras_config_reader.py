@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import math
 
-from .. import activations, config, initializers
-from ..layers import Activation, Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D
+from .. import activations, config, initializers, layers as L, regularizers
+from ..layers import Activation, BatchNormalization, Conv2D, Dense, Input
 from ..model import Sequential
 from .keras_config import INIT_CLASSES
 from .state import InvalidFile
@@ -80,6 +80,16 @@ def _initializer_from_keras(value, opts: "_Options", key: str):
         raise opts.error(f"{key}={value!r} is not supported by scratchnn ({err})") from None
 
 
+def _regularizer_from_keras(opts: "_Options", key: str):
+    value = opts.rest.pop(key, None)
+    if value is None:
+        return None
+    try:
+        return regularizers.deserialize(value)
+    except (ValueError, TypeError, KeyError, AttributeError) as err:
+        raise opts.error(f"{key}={value!r} is not supported by scratchnn ({err})") from None
+
+
 def _policy_name(value, opts: _Options) -> str | None:
     """'float32' from a dtype entry: a string, a DTypePolicy dict, or None."""
     if value is None or isinstance(value, str):
@@ -122,7 +132,9 @@ def _dense_or_conv(opts: _Options) -> dict:
             "kernel_initializer": _initializer_from_keras(
                 opts.rest.pop("kernel_initializer", "glorot_uniform"), opts, "kernel_initializer"),
             "bias_initializer": _initializer_from_keras(
-                opts.rest.pop("bias_initializer", "zeros"), opts, "bias_initializer")}
+                opts.rest.pop("bias_initializer", "zeros"), opts, "bias_initializer"),
+            "kernel_regularizer": _regularizer_from_keras(opts, "kernel_regularizer"),
+            "bias_regularizer": _regularizer_from_keras(opts, "bias_regularizer")}
 
 
 def _channels_last(opts: _Options) -> None:
@@ -143,31 +155,86 @@ def _build_conv2d(opts):
                   **_dense_or_conv(opts), **_common(opts))
 
 
-def _build_max_pooling2d(opts):
-    _channels_last(opts)
-    return MaxPooling2D(opts.take("pool_size", "ints", 2),
-                        strides=opts.take("strides", "ints", None),
-                        padding=opts.take("padding", "str", "valid"), **_common(opts))
+def _pooling(cls):
+    def build(opts):
+        _channels_last(opts)
+        return cls(opts.take("pool_size", "ints", 2), strides=opts.take("strides", "ints", None),
+                   padding=opts.take("padding", "str", "valid"), **_common(opts))
+    return build
+
+
+def _global_pooling(cls):
+    def build(opts):
+        _channels_last(opts)
+        return cls(keepdims=opts.take("keepdims", "bool", False), **_common(opts))
+    return build
 
 
 def _build_flatten(opts):
     _channels_last(opts)
-    return Flatten(**_common(opts))
+    return L.Flatten(**_common(opts))
 
 
 def _build_dropout(opts):
-    return Dropout(opts.take("rate", "float"), seed=opts.take("seed", "int", None),
-                   **_common(opts))
+    return L.Dropout(opts.take("rate", "float"), seed=opts.take("seed", "int", None),
+                     **_common(opts))
 
 
 def _build_activation(opts):
     return Activation(_activation(opts.rest.pop("activation", None), opts), **_common(opts))
 
 
+def _build_batch_normalization(opts):
+    opts.expect("synchronized", (False,), " (one process, nothing to synchronize)")
+    opts.expect("renorm", (False,), " (batch renormalization is not implemented)")
+    opts.rest.pop("renorm_momentum", None)            # used only with renorm
+    inits = {f"{w}_initializer": _initializer_from_keras(
+        opts.rest.pop(f"{w}_initializer", default), opts, f"{w}_initializer")
+        for w, default in (("beta", "zeros"), ("gamma", "ones"), ("moving_mean", "zeros"),
+                           ("moving_variance", "ones"))}
+    return BatchNormalization(
+        axis=opts.take("axis", "int", -1), momentum=opts.take("momentum", "float", 0.99),
+        epsilon=opts.take("epsilon", "float", 1e-3), center=opts.take("center", "bool", True),
+        scale=opts.take("scale", "bool", True), **inits,
+        beta_regularizer=_regularizer_from_keras(opts, "beta_regularizer"),
+        gamma_regularizer=_regularizer_from_keras(opts, "gamma_regularizer"), **_common(opts))
+
+
+def _build_zero_padding2d(opts):
+    _channels_last(opts)
+    padding = opts.take("padding", "any", (1, 1))
+    if isinstance(padding, list):
+        padding = tuple(tuple(p) if isinstance(p, list) else p for p in padding)
+    return L.ZeroPadding2D(padding, **_common(opts))
+
+
+def _build_reshape(opts):
+    return L.Reshape(tuple(opts.take("target_shape", "ints")), **_common(opts))
+
+
+def _build_leaky_relu(opts):
+    slope = opts.rest.pop("alpha", None)               # Keras 2's name for it
+    return L.LeakyReLU(opts.take("negative_slope", "float", 0.3 if slope is None else slope),
+                       **_common(opts))
+
+
+def _build_elu(opts):
+    return L.ELU(opts.take("alpha", "float", 1.0), **_common(opts))
+
+
 _BUILDERS = {"Dense": _build_dense, "Conv2D": _build_conv2d,
-             "MaxPooling2D": _build_max_pooling2d, "MaxPool2D": _build_max_pooling2d,
+             "MaxPooling2D": _pooling(L.MaxPooling2D), "MaxPool2D": _pooling(L.MaxPooling2D),
+             "AveragePooling2D": _pooling(L.AveragePooling2D),
+             "AvgPool2D": _pooling(L.AveragePooling2D),
+             "GlobalAveragePooling2D": _global_pooling(L.GlobalAveragePooling2D),
+             "GlobalAvgPool2D": _global_pooling(L.GlobalAveragePooling2D),
+             "GlobalMaxPooling2D": _global_pooling(L.GlobalMaxPooling2D),
+             "GlobalMaxPool2D": _global_pooling(L.GlobalMaxPooling2D),
              "Flatten": _build_flatten, "Dropout": _build_dropout,
-             "Activation": _build_activation}
+             "Activation": _build_activation, "BatchNormalization": _build_batch_normalization,
+             "ZeroPadding2D": _build_zero_padding2d, "Reshape": _build_reshape,
+             "LeakyReLU": _build_leaky_relu, "ELU": _build_elu}
+_ALIASES = {"MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "GlobalMaxPool2D"}
 
 
 def _keras_class(entry, what: str, where: str) -> str:
@@ -191,7 +258,7 @@ def layer_from_keras(entry, index: int, where: str):
     what = f"layer {index} '{name}' ({cls})"
     if cls not in _BUILDERS:
         raise InvalidFile(f"Cannot load '{where}': {what}: scratchnn has no {cls} layer "
-                          f"(it has {sorted(set(_BUILDERS) - {'MaxPool2D'})})")
+                          f"(it has {sorted(set(_BUILDERS) - _ALIASES)})")
     opts = _Options(cfg, what, where)
     opts.rest.pop("batch_input_shape", None)   # Keras 2 style input shape: read by the caller
     try:
@@ -237,6 +304,8 @@ def _parameter_count(layers: list, batch_shape: tuple) -> int | None:
             elif isinstance(layer, Conv2D):
                 fan_in = math.prod(layer.kernel_size) * shape[-1]
                 total += (fan_in + layer.use_bias) * layer.filters
+            elif isinstance(layer, BatchNormalization):
+                total += shape[layer.axis] * (2 + layer.center + layer.scale)
             shape = layer.compute_output_shape(shape)
     except (ValueError, TypeError, IndexError):
         return None

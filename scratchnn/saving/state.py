@@ -4,7 +4,8 @@ What Keras 3 saves (`keras/src/saving/saving_lib.py`, `_save_state`), and so wha
 every scratchnn weights file holds:
 
     vars                      the model's own variables (none for a Sequential)
-    layers/dense/vars/0, 1    each layer's weights in its own order (kernel, bias)
+    layers/dense/vars/0, 1    each layer's weights in its own order (kernel, bias; a
+                              BatchNormalization's gamma, beta, moving_mean, moving_variance)
     layers/dense_1/vars/...   a group per layer, even one without weights
     optimizer/vars/0, 1, ...  iterations, learning_rate, then the slots in
                               `optimizer.variables` order (only for a compiled model)
@@ -82,7 +83,7 @@ def layer_paths(model) -> list[tuple[str, object]]:
 def collect(model) -> tuple[list[tuple[str, str, list[np.ndarray]]], tuple | None]:
     """What a save writes: [(path key, layer name, weights)] and (optimizer name,
     optimizer.variables) when the model is compiled, else None."""
-    layers = [(key, layer.name, list(layer.params.values())) for key, layer in layer_paths(model)]
+    layers = [(key, layer.name, layer.weights) for key, layer in layer_paths(model)]
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None:
         return layers, None
@@ -113,13 +114,13 @@ def _describe_file(state: StoredState) -> str:
 
 
 def _describe_model(paths) -> str:
-    return ", ".join(f"{key} '{layer.name}' {_shapes(w.shape for w in layer.params.values())}"
+    return ", ".join(f"{key} '{layer.name}' {_shapes(w.shape for w in layer.weights)}"
                      for key, layer in paths) or "none"
 
 
 def _match_by_position(paths, state: StoredState, where: str) -> StoredState:
     """scratchnn's first .npz format: the weighted layers, in order."""
-    weighted = [(key, layer) for key, layer in paths if layer.params]
+    weighted = [(key, layer) for key, layer in paths if layer.weights]
     groups = list(state.layers.values())
     if len(groups) != len(weighted):
         raise InvalidFile(f"Cannot load weights from '{where}': the file holds weights for "
@@ -140,7 +141,7 @@ def _check_layers(paths, state: StoredState) -> list[str]:
                 f"{sorted(file_keys - model_keys)})"]
     problems = []
     for key, layer in paths:
-        group, params = state.layers[key], list(layer.params.items())
+        group, params = state.layers[key], list(layer.named_weights.items())
         where = f"layer '{layer.name}' (layers/{key}, '{group.name}' in the file)"
         if len(group.arrays) != len(params):
             problems.append(f"{where}: the model has {len(params)} arrays "
@@ -182,7 +183,7 @@ def _read_optimizer_state(model, state: StoredState, where: str) -> list[np.ndar
     # Only arrays shaped like a scalar or like one of the model's weights can be optimizer
     # state; anything else is refused before it is read (a huge declared shape would
     # otherwise be allocated).
-    plausible = {()} | {tuple(w.shape) for w in model.weights}
+    plausible = {()} | {tuple(w.shape) for w in model.trainable_weights}
     arrays = state.optimizer.arrays
     if any(tuple(a.shape) not in plausible or not _numeric(a.dtype) for a in arrays):
         _skip_optimizer(optimizer, where, f"its arrays {_shapes(a.shape for a in arrays)} "
@@ -215,9 +216,9 @@ def restore(model, state: StoredState, where: str) -> None:
     # kinds) before assigning any of it; a mismatch skips it with a warning, as in Keras.
     if optimizer_values is not None:
         try:
-            model.optimizer.set_variables(optimizer_values, model.weights)
+            model.optimizer.set_variables(optimizer_values, model.trainable_weights)
         except (ValueError, TypeError) as err:
             _skip_optimizer(model.optimizer, where, str(err))
     for key, layer in paths:
-        for weight, value in zip(layer.params.values(), values[key]):
+        for weight, value in zip(layer.weights, values[key]):
             weight[...] = value               # in place: the flat buffers stay shared
