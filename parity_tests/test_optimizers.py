@@ -118,3 +118,17 @@ def test_the_flat_step_fit_takes_is_keras_too(name):
         ours.apply_flat(np.concatenate([g.ravel() for g in grads]), flat, SHAPES)
         theirs.apply_gradients(zip(grads, variables))
     np.testing.assert_array_equal(flat, np.concatenate([v.numpy().ravel() for v in variables]))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_tf_sum_is_tensorflows_reduce_sum_bit_for_bit(dtype):
+    """clipping.tf_sum against tf.reduce_sum itself: short sums (packets), trees (over 8,192
+    float32 / 4,096 float64 values) and sums TensorFlow splits across its threads."""
+    import tensorflow as tf
+
+    from scratchnn.optimizers.clipping import tf_sum
+
+    rng = np.random.default_rng(0)
+    for n in [*range(1, 70), 4095, 4097, 8191, 8193, 54_195, 108_389, 250_001, 1_000_003]:
+        x = (rng.normal(size=n) * 10.0 ** rng.integers(-4, 4, size=n)).astype(dtype)
+        assert tf_sum(x) == tf.reduce_sum(x).numpy(), n

@@ -14,14 +14,15 @@ class RMSprop(Optimizer):
         step = lr g / sqrt(v + epsilon)            (centered: sqrt(v - a^2 + epsilon))
         w <- w - step                              (momentum: s <- mu s + step; w <- w - s)
 
-    Note epsilon sits INSIDE the square root here, unlike Adam.
+    Note epsilon sits INSIDE the square root here, unlike Adam. Keras's default name
+    is "rm_sprop" (its automatic snake_case of the class name).
     """
 
     def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0,
                  epsilon: float = 1e-7, centered: bool = False,
                  weight_decay: float | None = None, clipnorm: float | None = None,
                  clipvalue: float | None = None, global_clipnorm: float | None = None,
-                 name: str = "rmsprop") -> None:
+                 name: str = "rm_sprop") -> None:
         super().__init__(learning_rate, name, weight_decay=weight_decay, clipnorm=clipnorm,
                          clipvalue=clipvalue, global_clipnorm=global_clipnorm)
         self.rho = check_number("RMSprop", "rho", rho, minimum=0, maximum=1)

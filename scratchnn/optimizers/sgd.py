@@ -20,7 +20,7 @@ class SGD(Optimizer):
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0,
                  nesterov: bool = False, weight_decay: float | None = None,
                  clipnorm: float | None = None, clipvalue: float | None = None,
-                 global_clipnorm: float | None = None, name: str = "SGD") -> None:
+                 global_clipnorm: float | None = None, name: str = "sgd") -> None:
         super().__init__(learning_rate, name, weight_decay=weight_decay, clipnorm=clipnorm,
                          clipvalue=clipvalue, global_clipnorm=global_clipnorm)
         self.momentum = check_number("SGD", "momentum", momentum, minimum=0, maximum=1)
