@@ -245,3 +245,26 @@ def test_eigen_uses_a_second_thread_from_108388_float32_or_54194_float64_values(
 def test_bad_arguments_are_refused_naming_the_argument(make, says):
     with pytest.raises(ValueError, match=says):
         make()
+
+
+def test_fit_leaves_the_excluded_biases_out_of_weight_decay():
+    """One full-batch step from the same weights: AdamW's biases, excluded, move exactly as
+    plain Adam's do; its kernels, decayed, do not."""
+    import scratchnn as snn
+
+    x = np.random.default_rng(0).random((8, 4)).astype(F)
+    y = np.random.default_rng(1).random((8, 2)).astype(F)
+    models = []
+    for opt in (O.AdamW(0.01, weight_decay=0.5), O.Adam(0.01)):
+        model = snn.Sequential([snn.Input((4,)), snn.layers.Dense(3), snn.layers.Dense(2)])
+        model.compile(optimizer=opt, loss="mse")
+        models.append(model)
+    models[1].set_weights(models[0].get_weights())
+    models[0].optimizer.exclude_from_weight_decay(
+        var_list=[layer.params["bias"] for layer in models[0].layers])
+    for model in models:
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    (k0, b0, k1, b1), (k0_, b0_, k1_, b1_) = (m.get_weights() for m in models)
+    np.testing.assert_array_equal(b0, b0_)
+    np.testing.assert_array_equal(b1, b1_)
+    assert not np.array_equal(k0, k0_) and not np.array_equal(k1, k1_)

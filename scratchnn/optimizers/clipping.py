@@ -106,7 +106,9 @@ def tf_sum(x: Array, max_threads: int | None = None) -> np.floating:
     x = np.ascontiguousarray(x).ravel()
     lanes = PACKET_BYTES // x.itemsize
     n = x.size
-    threads = _sum_threads(n, x.itemsize, lanes, max_threads or tf_threads())
+    threads = _sum_threads(n, x.itemsize, lanes, max_threads or 2**31 - 1)
+    if threads > 1 and max_threads is None:      # only a long sum asks how many CPUs
+        threads = min(threads, tf_threads())
     if threads == 1:
         return _tree(x, 0, n, lanes)
     block = n // threads
