@@ -108,14 +108,20 @@ def linear_backward(dy: Array, x: Array, y: Array) -> Array:
 
 
 # -- the smooth and leaky ReLUs (Keras 3: keras.activations, TensorFlow's kernels) ---------
+def _slope(negative_slope: float, dtype: np.dtype) -> np.floating:
+    """TensorFlow's LeakyRelu takes its slope as a float32 attribute: even in float64 the
+    slope is float32(negative_slope) (0.2 becomes 0.20000000298023224)."""
+    return dtype.type(np.float32(negative_slope))
+
+
 def leaky_relu(x: Array, negative_slope: float = 0.2) -> Array:
-    """x where x > 0, else negative_slope * x (the slope rounded to x's float type)."""
-    return np.where(x > 0, x, x * x.dtype.type(negative_slope))
+    """x where x > 0, else negative_slope * x."""
+    return np.where(x > 0, x, x * _slope(negative_slope, x.dtype))
 
 
 def leaky_relu_backward(dy: Array, x: Array, y: Array, negative_slope: float = 0.2) -> Array:
     # dL/dx = dL/dy where x > 0, else negative_slope * dL/dy (TensorFlow's LeakyReluGrad).
-    return np.where(x > 0, dy, dy * dy.dtype.type(negative_slope))
+    return np.where(x > 0, dy, dy * _slope(negative_slope, dy.dtype))
 
 
 def elu(x: Array, alpha: float = 1.0) -> Array:
@@ -133,39 +139,51 @@ def elu_backward(dy: Array, x: Array, y: Array, alpha: float = 1.0) -> Array:
     return np.where(x > 0, dy, np.where(r < 0, (r + 1) * scaled, scaled))
 
 
-_SQRT_2 = 1.4142135623730951
-_SQRT_2_PI = 2.5066282746310002      # sqrt(2 pi)
+_SQRT_PI = 1.7724538509055159
 
 
-def erf(x: Array) -> Array:
-    """The error function, elementwise. NumPy has none, so each value goes through
-    Python's math.erf (the C library's, accurate to the last bit or two of a double);
-    float32 inputs are computed in double and rounded."""
+def _tf_constant(value: float, dtype: np.dtype) -> np.floating:
+    """A Python float as TensorFlow's `math_ops.cast(value, dtype)` gives it: the float
+    becomes a float32 tensor first, so in float64 it is float32(value)."""
+    return dtype.type(np.float32(value))
+
+
+def erfc(x: Array) -> Array:
+    """The complementary error function 1 - erf(x), elementwise. NumPy has none, so each
+    value goes through Python's math.erfc (the C library's, accurate to the last bit or
+    two of a double); float32 inputs are computed in double and rounded."""
     x64 = np.asarray(x, np.float64)
-    values = np.fromiter(map(math.erf, x64.ravel().tolist()), np.float64, x64.size)
+    values = np.fromiter(map(math.erfc, x64.ravel().tolist()), np.float64, x64.size)
     return values.reshape(x64.shape).astype(np.asarray(x).dtype, copy=False)
 
 
 def gelu(x: Array, approximate: bool = False) -> Array:
-    """x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), Keras's default (approximate=False); with
-    approximate=True, 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))."""
+    """x Phi(x) with Phi the normal CDF: Keras's default (approximate=False) computes it as
+    tf.nn.gelu does, 0.5 x erfc(-c x) with c = 1/sqrt(2) (rounded to float32, even in
+    float64: TensorFlow casts that constant from a float32); erfc keeps it accurate for
+    large negative x, where 1 + erf would cancel to 0. approximate=True:
+    0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))."""
+    half = x.dtype.type(0.5)
     if approximate:
-        inner = x.dtype.type(0.7978845608028654) * (x + x.dtype.type(0.044715) * x * x * x)
-        return x.dtype.type(0.5) * x * (1 + np.tanh(inner))
-    return x.dtype.type(0.5) * x * (1 + erf(x / x.dtype.type(_SQRT_2)))
+        inner = x.dtype.type(0.7978845608028654) * (
+            x + _tf_constant(0.044715, x.dtype) * x * x * x)
+        return half * x * (1 + np.tanh(inner))
+    return half * x * erfc(-x * _tf_constant(0.7071067811865476, x.dtype))
 
 
 def gelu_backward(dy: Array, x: Array, y: Array, approximate: bool = False) -> Array:
+    half = x.dtype.type(0.5)
     if approximate:
-        # d/dx 0.5 x (1 + t), t = tanh(u), u = c (x + k x^3):
-        #   0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 k x^2)
-        c, k = x.dtype.type(0.7978845608028654), x.dtype.type(0.044715)
-        t = np.tanh(c * (x + k * x * x * x))
-        half = x.dtype.type(0.5)
-        return dy * (half * (1 + t) + half * x * (1 - t * t) * c * (1 + 3 * k * x * x))
-    # d/dx x Phi(x) = Phi(x) + x phi(x), phi(x) = e^(-x^2 / 2) / sqrt(2 pi).
-    cdf = x.dtype.type(0.5) * (1 + erf(x / x.dtype.type(_SQRT_2)))
-    return dy * (cdf + x * np.exp(-x * x / 2) / x.dtype.type(_SQRT_2_PI))
+        # d/dx 0.5 x (1 + t), t = tanh(u), u = k1 (x + k3 x^3):
+        #   0.5 (1 + t) + 0.5 x (1 - t^2) k1 (1 + 3 k3 x^2)
+        k1, k3 = x.dtype.type(0.7978845608028654), _tf_constant(0.044715, x.dtype)
+        t = np.tanh(k1 * (x + k3 * x * x * x))
+        return dy * (half * (1 + t) + half * x * (1 - t * t) * k1 * (1 + 3 * k3 * x * x))
+    # d/dx 0.5 x erfc(-c x) = 0.5 erfc(-c x) + x c e^(-(c x)^2) / sqrt(pi)
+    # (with c = 1/sqrt 2 exactly this is Phi(x) + x phi(x), phi the normal density).
+    c = _tf_constant(0.7071067811865476, x.dtype)
+    cx = c * x
+    return dy * (half * erfc(-cx) + x * c * np.exp(-cx * cx) / x.dtype.type(_SQRT_PI))
 
 
 def softplus(x: Array) -> Array:

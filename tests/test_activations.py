@@ -1,5 +1,7 @@
 """Activations: Keras's values, and derivatives against finite differences (float64)."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -75,7 +77,11 @@ def test_new_activations_give_their_textbook_values():
                                                      0.5, 3.0])
     phi = np.array([0.022750131948179195, 0.3085375387259869, 0.6914624612740131,
                     0.9986501019683699])                                       # normal CDF
-    np.testing.assert_allclose(A.gelu(x), x * phi, rtol=1e-15)
+    # TensorFlow's 1/sqrt(2) is a float32 constant even in float64: x Phi(x) to 1e-7 ...
+    np.testing.assert_allclose(A.gelu(x), x * phi, rtol=1e-7)
+    c = float(np.float32(1 / np.sqrt(2)))                   # ... and exactly its own form
+    np.testing.assert_allclose(A.gelu(x), [0.5 * v * math.erfc(-c * v) for v in x],
+                               rtol=1e-15)
     np.testing.assert_allclose(A.softplus(x), np.log1p(np.exp(x)), rtol=1e-15)
     np.testing.assert_allclose(A.silu(x), x / (1 + np.exp(-x)), rtol=1e-15)
 
@@ -91,7 +97,8 @@ def test_gelu_both_forms_against_finite_differences(approximate, float64):
     analytic = A.gelu_backward(r, x, None, approximate=approximate)
     numeric = numerical_gradient(lambda: float(np.sum(r * A.gelu(x, approximate))), x)
     assert relative_error(analytic, numeric) < 1e-7
-    tanh_form = 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+    k3 = float(np.float32(0.044715))                       # a float32 constant in TF
+    tanh_form = 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + k3 * x ** 3)))
     np.testing.assert_allclose(A.gelu(x, approximate=True), tanh_form, rtol=1e-14)
 
 
@@ -115,6 +122,6 @@ def test_elu_uses_exp_minus_one_as_tensorflow_and_never_overflows():
 def test_leaky_and_elu_gradients_at_zero_follow_tensorflow():
     """LeakyReluGrad passes dy only where x > 0; EluGrad (alpha 1) passes dy at x = 0."""
     zero, dy = np.zeros(1), np.ones(1)
-    assert A.leaky_relu_backward(dy, zero, None)[0] == 0.2
+    assert A.leaky_relu_backward(dy, zero, None)[0] == np.float32(0.2)   # a float32 attr in TF
     assert A.elu_backward(dy, zero, None)[0] == 1.0
     assert A.elu_backward(dy, zero, None, alpha=0.5)[0] == 0.5
