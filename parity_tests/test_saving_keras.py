@@ -214,18 +214,23 @@ def _keras(*layer_list, shape=(6, 6, 2)):
 
 
 @pytest.mark.parametrize("make, says", [
-    (lambda: _keras(keras.layers.BatchNormalization(name="bn")),
-     r"layer 1 'bn' \(BatchNormalization\): scratchnn has no BatchNormalization layer"),
+    (lambda: _keras(keras.layers.LayerNormalization(name="ln")),
+     r"layer 1 'ln' \(LayerNormalization\): scratchnn has no LayerNormalization layer"),
     (lambda: _keras(keras.layers.Flatten(), keras.layers.Dense(
-        2, kernel_regularizer=keras.regularizers.L2(0.01), name="reg")),
-     r"'reg' \(Dense\): option kernel_regularizer="),
+        2, activity_regularizer=keras.regularizers.L2(0.01), name="reg")),
+     r"'reg' \(Dense\): option activity_regularizer="),
+    (lambda: _keras(keras.layers.Flatten(), keras.layers.Dense(
+        2, kernel_regularizer=keras.regularizers.OrthogonalRegularizer(), name="orth")),
+     r"'orth' \(Dense\): kernel_regularizer=.*OrthogonalRegularizer.* is not supported"),
+    (lambda: _keras(keras.layers.BatchNormalization(synchronized=True, name="sync")),
+     r"'sync' \(BatchNormalization\): option synchronized=True"),
     (lambda: _keras(keras.layers.Conv2D(2, 3, data_format="channels_first", name="cf"),
                     shape=(2, 6, 6)),
      r"'cf' \(Conv2D\): option data_format='channels_first'"),
     (lambda: _keras(keras.layers.Conv2D(2, 3, groups=2, name="g")),
      r"'g' \(Conv2D\): option groups=2"),
-    (lambda: _keras(keras.layers.Flatten(), keras.layers.Dense(2, activation="gelu", name="act")),
-     r"'act' \(Dense\): activation 'gelu' is not supported"),
+    (lambda: _keras(keras.layers.Flatten(), keras.layers.Dense(2, activation="selu", name="act")),
+     r"'act' \(Dense\): activation 'selu' is not supported"),
     (lambda: keras.Model(*(lambda i: (i, keras.layers.Dense(2)(i)))(keras.Input((3,)))),
      "functional model"),
 ])
