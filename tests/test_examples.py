@@ -1,4 +1,5 @@
-"""The tutorial scripts in examples/ run, every step, and write every figure.
+"""The tutorial scripts in examples/ (and the one beyond them, fashion_cnn_bn.py) run,
+every step, and write every figure.
 
 Each script runs as a user runs it (`python examples/tN_....py --quick --out DIR`, on
 scratchnn, in a subprocess), with --quick cutting epochs and images: this checks that
@@ -45,7 +46,14 @@ EXAMPLES = {
         ["t5_boundaries.png", "t5_activations.png"],
         ['Model: "model_circles"', "['hidden_layer_1', 'output_layer']",
          "6. Dense(4, relu)-Dense(1, sigmoid)"]),
+    "fashion_cnn_bn.py": (
+        ["cnn_bn_history.png", "cnn_bn_confusion.png"],
+        ["Non-trainable params: 192 (768.00 B)", "(GlobalAveragePooling2D)",
+         "learning_rate: 0.0020", "test accuracy"]),
 }
+# Files other than figures that a script writes: (name, its first line).
+OTHER_FILES = {"fashion_cnn_bn.py": [
+    ("cnn_bn_log.csv", "epoch,accuracy,learning_rate,loss,val_accuracy,val_loss")]}
 
 
 def run_example(script: str, out: Path) -> subprocess.CompletedProcess:
@@ -67,7 +75,11 @@ def test_example_runs_every_step_and_writes_every_figure(script, tmp_path, fashi
     figures, expected_lines = EXAMPLES[script]
     for line in expected_lines:
         assert line in result.stdout, f"{script} did not print {line!r}"
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(figures)
+    others = OTHER_FILES.get(script, [])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        figures + [name for name, _ in others])
+    for name, first_line in others:
+        assert (tmp_path / name).read_text().splitlines()[0] == first_line
     for name in figures:
         data = (tmp_path / name).read_bytes()
         assert data[:8] == PNG_SIGNATURE and len(data) > 1000, name
