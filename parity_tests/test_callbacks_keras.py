@@ -197,3 +197,22 @@ def test_keras_resumes_training_from_a_scratchnn_backup(tmp_path):
     uninterrupted.fit(x, y, **fit)
     for a, b in zip(twin.get_weights(), uninterrupted.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("values", [[1.0, 0.99999999, 0.9], [1.0, 1.0 - 2e-8, 1.0 - 1e-7, 0.5],
+                                    [0.3, 0.30000001, 0.2999999]])
+def test_early_stopping_compares_in_float32_as_keras(values):
+    """Keras's ops.less makes fit's Python floats float32 tensors: 0.99999999 is no
+    improvement on 1.0 there. Both engines stop at the same epoch, keep the same best."""
+    stops = []
+    for module in (snn, keras):
+        cb = module.callbacks.EarlyStopping(monitor="loss", patience=0)
+        model = _Recorder()
+        cb.set_model(model)
+        cb.on_train_begin()
+        for epoch, value in enumerate(values):
+            cb.on_epoch_end(epoch, {"loss": value})
+            if model.stop_training:
+                break
+        stops.append((epoch, float(cb.best)))
+    assert stops[0] == stops[1]

@@ -45,15 +45,9 @@ class MonitorCallback(Callback):
     An improvement is `value - min_delta > reference` going up, `value + min_delta <
     reference` going down (min_delta >= 0); any value improves on no reference (None).
     A NaN never improves on a number (every comparison with NaN is False), as in Keras.
-
-    A subclass that sets `compares_in_tensor_dtype = True` makes the final comparison as
-    Keras does (`compare_as_keras`: Python floats in float32), as ReduceLROnPlateau does.
-    EarlyStopping and ModelCheckpoint still compare Python floats in float64, which differs
-    from Keras only when the two values (after min_delta) round to the same float32 or
-    swap order there (Keras's EarlyStopping stops on [1.0, 0.99999999]; theirs does not).
+    The comparison is made as Keras makes it (`compare_as_keras`: the Python floats of
+    fit's logs in float32), so EarlyStopping stops on [1.0, 0.99999999] as Keras's does.
     """
-
-    compares_in_tensor_dtype = False
 
     def __init__(self, monitor: str = "val_loss", mode: str = "auto",
                  baseline: float | None = None, min_delta: float = 0) -> None:
@@ -94,6 +88,4 @@ class MonitorCallback(Callback):
             self._set_monitor_op()
         # (Keras negates min_delta in min mode and computes value - min_delta: the same sum.)
         shifted = value - self.min_delta if self._higher_is_better else value + self.min_delta
-        if self.compares_in_tensor_dtype:
-            return compare_as_keras(shifted, reference, self._higher_is_better)
-        return shifted > reference if self._higher_is_better else shifted < reference
+        return compare_as_keras(shifted, reference, self._higher_is_better)

@@ -70,8 +70,6 @@ class ReduceLROnPlateau(MonitorCallback):
     do nothing).
     """
 
-    compares_in_tensor_dtype = True          # compare as Keras's ops.less: see monitor.py
-
     def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
                  verbose: int = 0, mode: str = "auto", min_delta: float = 1e-4,
                  cooldown: int = 0, min_lr: float = 0.0) -> None:
