@@ -1,7 +1,7 @@
 """Ctrl-C never leaves half an optimizer update behind.
 
 The update in `Trainer._train_batch` is several in-place NumPy operations over the
-flat weight buffer (optimizers.py: e.g. Adam updates m, then v, then w). Python
+flat weight buffer (optimizers/: e.g. Adam updates m, then v, then w). Python
 delivers Ctrl-C (SIGINT) as a KeyboardInterrupt between any two of them; left alone,
 an interrupted fit could keep weights moved by half a step, or moment estimates
 updated for a step the weights never took. So:
