@@ -99,7 +99,7 @@ class Sequential(Trainer):
         """Move every weight, and every gradient, into one flat buffer each.
 
         Each layer's block (see Layer.pack_into) becomes a consecutive piece of
-        `self.flat_weights` / `self.flat_grads`, in `weights` order. Nothing else changes
+        `self.flat_weights` / `self.flat_grads`, in `trainable_weights` order. Nothing else changes
         for a layer; the gain is the optimizer's: it updates every weight with one NumPy
         call per operation instead of one per weight (the optimizers package)."""
         entries = [(layer, name) for layer in self.layers for name in layer.params]
