@@ -161,3 +161,27 @@ def test_axis_zero_and_wrong_inputs_are_refused():
     model = snn.Sequential([snn.Input((3,)), L.BatchNormalization(name="bn")])
     with pytest.raises(ValueError, match=r"BatchNormalization 'bn' expects inputs \(None, 3\)"):
         model.layers[0](np.zeros((2, 4)))
+
+
+@pytest.mark.parametrize("suffix", [".weights.npz", ".weights.h5", ".keras"])
+def test_files_keep_the_moving_statistics_and_training_resumes_exactly(suffix, tmp_path):
+    def build():
+        model = snn.Sequential([snn.Input((4,)), L.Dense(3, use_bias=False),
+                                L.BatchNormalization(), L.Dense(1)])
+        model.compile(optimizer="adam", loss="mse")
+        return model
+    x, y = _x((32, 4)).astype("float32"), _x((32, 1), 5).astype("float32")
+    model = build()
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
+    path = str(tmp_path / f"m{suffix}")
+    (model.save if suffix == ".keras" else model.save_weights)(path)
+    again = snn.models.load_model(path) if suffix == ".keras" else build()
+    if suffix != ".keras":
+        again.fit(x[:8], y[:8], epochs=1, verbose=0)            # build the optimizer's slots
+        again.load_weights(path)
+    for a, b in zip(again.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)                      # moving statistics included
+    for m in (model, again):
+        m.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
+    for a, b in zip(again.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)                      # the same next steps
