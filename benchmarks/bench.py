@@ -3,6 +3,7 @@
     scratchnn bench                 (or: make bench; python -m benchmarks.bench)
     scratchnn bench --quick         a few seconds on small slices (what the tests run)
     scratchnn bench --profile cnn-t4     where one training step's time goes
+    scratchnn bench --compare old.json  this run's speed-ups beside an earlier run's
 
 For every seed model both engines train (batch 32) and predict (batch 256) the same data,
 interleaved, min / median / max of `--repeats` runs after a warm-up (timing.py). Then the
@@ -15,6 +16,7 @@ Compare ratios from the same run only, never a number from another day or machin
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -37,7 +39,7 @@ QUICK_WORK = {name: (64, 1, 256) for name in FULL_WORK}
 
 def run(quick: bool = False, repeats: int | None = None, out_dir: str = RESULTS,
         names: list[str] | None = None, sweep: bool = True, processes: bool = True,
-        command: str = "scratchnn bench") -> dict:
+        command: str = "scratchnn bench", compare: dict | None = None) -> dict:
     import keras  # noqa: F401  (fail early, with the real message, if Keras is missing)
 
     repeats = repeats or (1 if quick else 7)
@@ -81,6 +83,11 @@ def run(quick: bool = False, repeats: int | None = None, out_dir: str = RESULTS,
     if quick:
         result["warnings"].append("--quick run: tiny slices and one repeat, for testing the "
                                   "benchmark itself; its numbers mean nothing")
+    if compare is not None:            # what the comparison needs of the earlier run
+        result["compare"] = {
+            "command": compare.get("command"), "machine": compare.get("machine", {}),
+            "rows": [{k: row.get(k) for k in ("model", "work", "speedup", "speedup_median")}
+                     for row in compare["rows"]]}
     report.write(result, out_dir)
     print(report.markdown(result))
     print(f"written: {out_dir}/latest.json, latest.md, " + ", ".join(result["charts"]))
@@ -121,18 +128,32 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip import time and peak memory (fresh processes)")
     parser.add_argument("--profile", metavar="MODEL", choices=list(models.SPECS),
                         help="print where one training step of MODEL spends its time")
+    parser.add_argument("--compare", metavar="FILE",
+                        help="an earlier run's latest.json: print this run's speed-ups beside "
+                             "its, row by row")
     args = parser.parse_args(argv)
     if args.profile:
         from .profile_step import profile
         profile(args.profile)
         return 0
+    earlier = None
+    if args.compare:
+        try:
+            with open(args.compare) as f:
+                earlier = json.load(f)
+            if not isinstance(earlier, dict) or not isinstance(earlier.get("rows"), list):
+                raise ValueError("it has no 'rows' list")
+        except (OSError, ValueError) as err:
+            parser.error(f"--compare {args.compare}: not a benchmark result "
+                         f"(latest.json) that can be read: {err}")
     names = args.models.split(",") if args.models else None
     unknown = [n for n in names or [] if n not in models.SPECS]
     if unknown:
         parser.error(f"unknown model(s) {unknown}; choose from {list(models.SPECS)}")
     try:
         run(args.quick, args.repeats, args.out, names, not args.no_scaling,
-            not args.no_processes, command="scratchnn bench" + (" --quick" if args.quick else ""))
+            not args.no_processes, command="scratchnn bench" + (" --quick" if args.quick else ""),
+            compare=earlier)
     except ImportError as err:
         print(f"scratchnn bench compares with Keras and needs TensorFlow "
               f"(pip install -e '.[tf,bench]'): {err}", file=sys.stderr)

@@ -34,6 +34,50 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+# The vector extensions that decide which kernels the engines run: OpenBLAS and NumPy pick
+# theirs by them, and TensorFlow turns on its oneDNN kernels by default only where one of
+# ONEDNN_DEFAULT_ON is present (tensorflow/core/util/port.cc, DefaultOneDnnPolicy).
+VECTOR_FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni",
+                "amx_tile", "amx_int8", "amx_bf16")
+ONEDNN_DEFAULT_ON = ("avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_int8",
+                     "amx_bf16")
+
+
+def cpu_flags() -> list[str]:
+    """The VECTOR_FLAGS this CPU has (from /proc/cpuinfo; empty where it cannot be read)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    present = set(line.split(":", 1)[1].split())
+                    return [flag for flag in VECTOR_FLAGS if flag in present]
+    except OSError:
+        pass
+    return []
+
+
+def tensorflow_onednn(flags: list[str]) -> bool:
+    """Whether TensorFlow runs its oneDNN kernels here: TF_ENABLE_ONEDNN_OPTS if set, else
+    TensorFlow's default for this CPU (Linux x86: on with AVX512_VNNI, AVX512_BF16,
+    AVX_VNNI or AMX). It changes Keras's speed a lot, and its float32 rounding a little."""
+    env = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").strip().lower()
+    if env in ("0", "false"):
+        return False
+    if env in ("1", "true"):
+        return True
+    return any(flag in flags for flag in ONEDNN_DEFAULT_ON)
+
+
+def cpu_summary(machine: dict) -> str:
+    """'AMD EPYC, 2 CPUs (avx2, fma, avx512f; TensorFlow's oneDNN kernels on)'."""
+    flags = machine.get("cpu_flags")
+    detail = ""
+    if flags is not None:
+        onednn = "on" if machine.get("tensorflow_onednn") else "off"
+        detail = f" ({', '.join(flags) or 'no AVX'}; TensorFlow's oneDNN kernels {onednn})"
+    return f"{machine['cpu_model']}, {machine['cpu_count']} CPUs{detail}"
+
+
 def blas() -> dict:
     """NumPy's BLAS library and threads (threadpoolctl), and the variables that steer it."""
     try:
@@ -99,11 +143,13 @@ def disturbed(watch: dict) -> bool:
 
 
 def describe() -> dict:
-    """Versions, CPU, BLAS configuration and the load average now."""
+    """Versions, CPU (with its vector extensions), BLAS configuration."""
     import numpy
     info = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "python": platform.python_version(),
             "numpy": numpy.__version__, "platform": platform.platform(),
-            "cpu_model": cpu_model(), "cpu_count": os.cpu_count(), "blas": blas()}
+            "cpu_model": cpu_model(), "cpu_count": os.cpu_count(), "cpu_flags": cpu_flags(),
+            "blas": blas()}
+    info["tensorflow_onednn"] = tensorflow_onednn(info["cpu_flags"])
     try:
         import keras
         import tensorflow

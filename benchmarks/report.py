@@ -7,6 +7,7 @@ import json
 import os
 
 from .flops import gflops
+from .machine import cpu_summary
 
 
 def _ms(s: dict) -> str:
@@ -20,7 +21,7 @@ def _cpus(value: float | None) -> str:
 def markdown(result: dict) -> str:
     m = result["machine"]
     lines = [f"# scratchnn vs Keras, side by side ({m['when']})", "",
-             f"Produced by `{result['command']}`. {m['cpu_model']}, {m['cpu_count']} CPUs, "
+             f"Produced by `{result['command']}`. {cpu_summary(m)}, "
              f"numpy {m['numpy']}, keras {m['keras']}, tensorflow {m['tensorflow']}, float32.",
              "Both engines run in the same process on the same data, interleaved (the engine "
              "going first alternates), after a warm-up; each figure is min / median / max over "
@@ -39,6 +40,8 @@ def markdown(result: dict) -> str:
                      f"{_ms(r['scratchnn_ms'])} | {_ms(r['keras_ms'])} | "
                      f"**{r['speedup']:.2f}x** | {r['speedup_median']:.2f}x | {target} | "
                      f"{_cpus(r.get('others_cpus'))} |")
+    if result.get("compare"):
+        lines += ["", comparison(result, result["compare"])]
     if result.get("hardware"):
         lines += ["", "## Distance to the hardware (matrix products only; see flops.py)", "",
                   "| model | MFLOP per train step | scratchnn GFLOP/s | Keras GFLOP/s | "
@@ -121,6 +124,41 @@ def charts(result: dict, out_dir: str) -> list[str]:
         fig.tight_layout()
         written.append(_save(fig, out_dir, "scaling_width.png"))
     return written
+
+
+def comparison(result: dict, earlier: dict) -> str:
+    """This run's speed-ups beside an earlier run's (its latest.json), row by row: the
+    minimum and median ratios of each, and how much the minimum moved. Ratios from
+    another machine compare engines on that machine: a warning says when the CPUs differ."""
+    m, e = result["machine"], earlier.get("machine", {})
+    lines = [f"## Compared with the run of {e.get('when', '?')} "
+             f"(`{earlier.get('command', '?')}`)", ""]
+    if e.get("cpu_flags") is None:
+        lines += ["> **Warning:** that run did not record its CPU's vector extensions (it "
+                  f"says {e.get('cpu_model', 'nothing')!r}), so it may have run on another CPU "
+                  f"than this one ({cpu_summary(m)}): a change may be the machine's.", ""]
+    elif (m.get("cpu_model"), m.get("cpu_flags")) != (e.get("cpu_model"), e.get("cpu_flags")):
+        lines += [f"> **Warning:** that run was on {cpu_summary(e)}, this one on "
+                  f"{cpu_summary(m)}: each ratio is still engine against engine on its own "
+                  "machine, but a change between them is not this code's alone.", ""]
+    lines += ["| model | work | speed-up (min) then | now | change | speed-up (median) then "
+              "| now |", "|---|---|---|---|---|---|---|"]
+    before = {(r["model"], r["work"]): r for r in earlier.get("rows", [])}
+    for r in result["rows"]:
+        old = before.get((r["model"], r["work"]))
+        if old is None:
+            lines.append(f"| {r['title']} | {r['work']} | - | {r['speedup']:.2f}x | (new) | - | "
+                         f"{r['speedup_median']:.2f}x |")
+            continue
+        change = r["speedup"] / old["speedup"] - 1
+        lines.append(f"| {r['title']} | {r['work']} | {old['speedup']:.2f}x | "
+                     f"{r['speedup']:.2f}x | {change:+.0%} | {old['speedup_median']:.2f}x | "
+                     f"{r['speedup_median']:.2f}x |")
+    missing = [f"{k[0]} {k[1]}" for k in before if k not in
+               {(r["model"], r["work"]) for r in result["rows"]}]
+    if missing:
+        lines += ["", f"Not timed in this run: {', '.join(missing)}."]
+    return "\n".join(lines)
 
 
 def _save(fig, out_dir: str, name: str) -> str:

@@ -58,6 +58,10 @@ def test_json_describes_the_machine_and_the_load(quick_run):
     machine = result["machine"]
     for key in ("python", "numpy", "cpu_model", "cpu_count", "blas", "keras", "tensorflow"):
         assert key in machine, key
+    # the vector extensions that choose the kernels, and whether TensorFlow's oneDNN is on
+    assert set(machine["cpu_flags"]) <= set(machine_module.VECTOR_FLAGS)
+    assert machine["tensorflow_onednn"] == machine_module.tensorflow_onednn(machine["cpu_flags"])
+    assert machine_module.cpu_summary(machine) in (out / "latest.md").read_text()
     assert "threadpools" in machine["blas"] and "env" in machine["blas"]
     assert isinstance(result["load_before"], float) and isinstance(result["load_after"], float)
     assert isinstance(result["warnings"], list)
@@ -119,3 +123,24 @@ def test_cpu_watch_sees_a_neighbour():
         neighbour.wait()
     assert seen > 0.5, seen
     assert machine_module.disturbed({"others_cpus": seen, "steal_cpus": 0.0})
+
+
+def test_compare_prints_this_runs_ratios_beside_an_earlier_runs(quick_run, tmp_path):
+    out, _ = quick_run
+    done = _bench("--quick", "--models", "circles", "--no-scaling", "--no-processes",
+                  "--out", str(tmp_path), "--compare", str(out / "latest.json"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "## Compared with the run of" in done.stdout
+    earlier = {(r["model"], r["work"]): r for r in
+               json.loads((out / "latest.json").read_text())["rows"]}
+    for row in json.loads((tmp_path / "latest.json").read_text())["rows"]:
+        then = earlier[(row["model"], row["work"])]["speedup"]
+        assert f"| {then:.2f}x | {row['speedup']:.2f}x |" in done.stdout
+    assert "Not timed in this run: mlp-4-4-10 train" in done.stdout
+
+
+def test_compare_refuses_a_file_that_is_not_a_result_in_one_line(tmp_path):
+    (tmp_path / "x.json").write_text("[1, 2]")
+    done = _bench("--quick", "--compare", str(tmp_path / "x.json"))
+    assert done.returncode == 2 and "not a benchmark result" in done.stderr
+    assert "Traceback" not in done.stderr
