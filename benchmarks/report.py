@@ -8,6 +8,7 @@ import os
 
 from .flops import gflops
 from .machine import cpu_summary
+from .timing import SETTLE_SECONDS
 
 
 def _ms(s: dict) -> str:
@@ -24,7 +25,9 @@ def markdown(result: dict) -> str:
              f"Produced by `{result['command']}`. {cpu_summary(m)}, "
              f"numpy {m['numpy']}, keras {m['keras']}, tensorflow {m['tensorflow']}, float32.",
              "Both engines run in the same process on the same data, interleaved (the engine "
-             "going first alternates), after a warm-up; each figure is min / median / max over "
+             "going first alternates), after a warm-up, each run after a "
+             f"{SETTLE_SECONDS:g} s pause (so the other engine's threads are idle); each figure "
+             "is min / median / max over "
              f"{result['repeats']} runs. Keras on 2 cores is bimodal, so the speed-up is "
              "Keras's minimum over scratchnn's (the least disturbed runs); the median ratio "
              "is shown beside it. \"Others\" is how many CPUs other processes kept busy on "

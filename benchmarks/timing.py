@@ -7,7 +7,12 @@ and the machine may be shared, so one timing means little. Each measurement here
 - keeps every run, and reports minimum, median and maximum per engine; the headline
   speed-up is Keras's minimum over scratchnn's minimum (the least disturbed runs);
 - records how many CPUs OTHER processes kept busy meanwhile (machine.CpuWatch), so a row
-  measured beside a neighbour's job says so.
+  measured beside a neighbour's job says so;
+- pauses SETTLE_SECONDS before every timed run: an engine's worker threads keep spinning
+  for a while after its call returns (OpenBLAS's; TensorFlow's thread pools), and the
+  engine timed right after it then shares the two cores with them. Measured on T4's
+  predict (2026-12-06, AMD EPYC 9004): Keras right after scratchnn took 20.1 ms per 256
+  images at best and 28.1 in the median, after a 50-100 ms pause 16.3-17.5 and 19.7.
 """
 
 from __future__ import annotations
@@ -19,7 +24,11 @@ from typing import Callable
 from . import machine, models
 
 
+SETTLE_SECONDS = 0.1
+
+
 def _seconds(fn: Callable[[], object]) -> float:
+    time.sleep(SETTLE_SECONDS)          # let the other engine's threads go idle first
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
