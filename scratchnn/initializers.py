@@ -37,7 +37,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import config, random
+from . import config, keras_objects, random
 
 
 class Initializer:
@@ -326,43 +326,17 @@ def serialize(initializer: Initializer | Callable) -> dict[str, Any]:
     """Keras's serialized form, as written in a .keras file's config.json:
     {"module": "keras.initializers", "class_name": "GlorotUniform",
      "config": {"seed": None, ...}, "registered_name": None}."""
-    if isinstance(initializer, Initializer):
-        if type(initializer) in _CLASSES:
-            return {"module": "keras.initializers", "class_name": type(initializer).__name__,
-                    "config": initializer.get_config(), "registered_name": None}
-        cls = type(initializer)                  # a user's subclass
-        return {"module": cls.__module__, "class_name": cls.__name__,
-                "config": initializer.get_config(), "registered_name": cls.__name__}
-    if callable(initializer):                    # a plain function shape -> array
-        name = getattr(initializer, "__name__", type(initializer).__name__)
-        return {"module": getattr(initializer, "__module__", None), "class_name": "function",
-                "config": name, "registered_name": name}
-    raise TypeError(f"initializers.serialize expects an initializer, got {initializer!r}")
+    return keras_objects.serialize(initializer, Initializer, _CLASSES, "keras.initializers",
+                                   "initializer")
 
 
 def deserialize(config: dict | str, custom_objects: dict | None = None) -> Initializer:
     """The initializer a `serialize` dict (or a Keras name) describes. A random initializer
     whose config has seed None draws a fresh seed now, as Keras's does."""
-    custom_objects = custom_objects or {}
-    if isinstance(config, str):
-        config = {"class_name": config, "config": {}}
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"initializers.deserialize expects a dict with 'class_name' and "
-                         f"'config' (or a name), got {config!r}")
-    name = config["class_name"]
-    if name == "function":
-        fn = custom_objects.get(config.get("registered_name") or config.get("config"))
-        if fn is None:
-            raise ValueError(f"initializers.deserialize: unknown function initializer "
-                             f"{config.get('config')!r}; pass it in custom_objects")
-        return fn
-    cls = custom_objects.get(config.get("registered_name") or name) or \
-        custom_objects.get(name) or _BY_NAME.get(name)
-    if cls is None:
-        raise ValueError(f"Unknown initializer {name!r}; expected one of "
-                         f"{sorted(k for k in _BY_NAME if k[0].isupper())} or their "
-                         f"snake_case names")
-    return cls.from_config(dict(config.get("config") or {}))
+    return keras_objects.deserialize(
+        config, _BY_NAME, custom_objects, "initializer",
+        lambda name: f"Unknown initializer {name!r}; expected one of "
+                     f"{sorted(k for k in _BY_NAME if k[0].isupper())} or their snake_case names")
 
 
 def get(identifier) -> Initializer | Callable | None:

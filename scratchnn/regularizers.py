@@ -44,6 +44,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import keras_objects
+
 
 def _validate_factor(value, name: str) -> float:
     """Keras's `validate_float_arg`: a finite number >= 0, returned as a Python float.
@@ -192,43 +194,16 @@ def serialize(regularizer: Regularizer | Callable | None) -> dict[str, Any] | No
     gets its own module and registered_name, a plain function the class_name "function"."""
     if regularizer is None:
         return None
-    if isinstance(regularizer, Regularizer):
-        cls = type(regularizer)
-        if cls in _CLASSES:
-            return {"module": "keras.regularizers", "class_name": cls.__name__,
-                    "config": regularizer.get_config(), "registered_name": None}
-        return {"module": cls.__module__, "class_name": cls.__name__,
-                "config": regularizer.get_config(), "registered_name": cls.__name__}
-    if callable(regularizer):                   # a plain function weights -> penalty
-        name = getattr(regularizer, "__name__", type(regularizer).__name__)
-        return {"module": getattr(regularizer, "__module__", None), "class_name": "function",
-                "config": name, "registered_name": name}
-    raise TypeError(f"regularizers.serialize expects a regularizer, got {regularizer!r}")
+    return keras_objects.serialize(regularizer, Regularizer, _CLASSES, "keras.regularizers",
+                                   "regularizer")
 
 
 def deserialize(config: dict | str, custom_objects: dict | None = None) -> Regularizer | Callable:
     """The regularizer a `serialize` dict (or a name, see `get`) describes. Keras 2's
     {"class_name": "L2", "config": {...}} without "module" is read too. Unlike Keras (whose
     deserialize returns an unknown name unchanged), an unknown name is an error here."""
-    custom_objects = custom_objects or {}
-    if isinstance(config, str):
-        config = {"class_name": config, "config": {}}
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"regularizers.deserialize expects a dict with 'class_name' and "
-                         f"'config' (or a name), got {config!r}")
-    name = config["class_name"]
-    if name == "function":
-        key = config.get("registered_name") or config.get("config")
-        fn = custom_objects.get(key) or custom_objects.get(config.get("config"))
-        if fn is None:
-            raise ValueError(f"regularizers.deserialize: unknown function regularizer "
-                             f"{config.get('config')!r}; pass it in custom_objects")
-        return fn
-    cls = custom_objects.get(config.get("registered_name") or name) or \
-        custom_objects.get(name) or _BY_NAME.get(name)
-    if cls is None:
-        raise ValueError(_unknown_message(name))
-    return cls.from_config(dict(config.get("config") or {}))
+    return keras_objects.deserialize(config, _BY_NAME, custom_objects, "regularizer",
+                                     _unknown_message)
 
 
 def _unknown_message(identifier) -> str:

@@ -6,6 +6,21 @@ import numpy as np
 
 from .base import Optimizer, check_bool, check_number
 
+Array = np.ndarray
+
+
+def update_moments(g: Array, m: Array, v: Array, a: Array, step: dict) -> None:
+    """Adam's (and Nadam's) moment estimates, in place, in Keras's order; `a` is scratch:
+
+        m <- m + (g - m)(1 - beta_1)        v <- v + (g^2 - v)(1 - beta_2)"""
+    np.subtract(g, m, out=a)
+    a *= step["one_minus_beta_1"]
+    m += a
+    np.multiply(g, g, out=a)
+    a -= v
+    a *= step["one_minus_beta_2"]
+    v += a
+
 
 class Adam(Optimizer):
     """Adam, in Keras's form (bias correction folded into the step size):
@@ -52,13 +67,7 @@ class Adam(Optimizer):
     def update_step(self, g, w, step, scratch, *slots) -> None:
         m, v = slots[0], slots[1]
         a, b = scratch                                 # two buffers shaped like w
-        np.subtract(g, m, out=a)
-        a *= step["one_minus_beta_1"]
-        m += a                                         # m <- m + (g - m)(1 - beta_1)
-        np.multiply(g, g, out=a)
-        a -= v
-        a *= step["one_minus_beta_2"]
-        v += a                                         # v <- v + (g^2 - v)(1 - beta_2)
+        update_moments(g, m, v, a, step)
         if self.amsgrad:
             v_hat = slots[2]
             np.maximum(v_hat, v, out=v_hat)

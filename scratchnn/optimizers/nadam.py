@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .adam import update_moments
 from .base import Optimizer, check_number
 
 
@@ -78,13 +79,7 @@ class Nadam(Optimizer):
     def update_step(self, g, w, step, scratch, *slots) -> None:
         m, v = slots
         a, b = scratch
-        np.subtract(g, m, out=a)
-        a *= step["one_minus_beta_1"]
-        m += a                                         # m <- m + (g - m)(1 - beta_1)
-        np.multiply(g, g, out=a)
-        a -= v
-        a *= step["one_minus_beta_2"]
-        v += a                                         # v <- v + (g^2 - v)(1 - beta_2)
+        update_moments(g, m, v, a, step)               # m, v as Adam's
         np.multiply(m, step["u_t_1"], out=a)
         a /= step["one_minus_u_product_t_1"]           # u_{t+1} m / (1 - u_product u_{t+1})
         np.multiply(g, step["one_minus_u_t"], out=b)
