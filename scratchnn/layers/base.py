@@ -116,10 +116,6 @@ class Layer:
             self.state[name][...] = value
         self.state_updates = {}
 
-    def penalty(self) -> float:
-        """The regularizers' penalty on this layer's weights (0.0 without regularizers)."""
-        return sum(float(reg(self.params[name])) for name, reg in self.regularizers.items())
-
     def check_input(self, x: np.ndarray) -> None:
         """Refuse inputs whose per-sample shape differs from the built one."""
         expected = self.input_shape
