@@ -4,20 +4,31 @@ with Keras fed exactly the weights, batches and Dropout masks scratchnn used."""
 
 from __future__ import annotations
 
+import warnings
+
+import keras
 import numpy as np
 import tensorflow as tf
 
 import scratchnn as snn
 
-from .masks import InjectedDropout, MaskFeeder
+from .masks import InjectedDropout, MaskFeeder, last_masks, masks_injected
 
 
-def keras_gradients(keras_model, x, y, sample_weight=None,
-                    training: bool = True) -> tuple[float, list[np.ndarray]]:
+def keras_gradients(keras_model, x, y, sample_weight=None, training: bool = True,
+                    masks_from: snn.Sequential | None = None) -> tuple[float, list[np.ndarray]]:
     """(loss, grads) exactly as Keras fit computes them for one batch.
 
     The step runs inside tf.function, as in fit: eager kernels differ from the graph
-    ones by up to 7e-8, which Adam would grow into visible differences."""
+    ones by up to 7e-8, which Adam would grow into visible differences.
+
+    Dropout: in training mode each Dropout draws a random mask, and the two engines'
+    masks differ (unless both drew them from the same seed), so the gradients of any
+    model with Dropout would differ by O(1) (measured: 40-120% of the largest gradient).
+    `masks_from=model`, the scratchnn model whose `compute_gradients` ran just before,
+    makes every Dropout of the twin apply the mask that the scratchnn Dropout of the same
+    name drew in that pass (`masks.last_masks`); without it, this warns. With
+    training=False Dropout is the identity in both engines and no mask is needed."""
     @tf.function
     def step(x, y, sample_weight):
         with tf.GradientTape() as tape:
@@ -25,10 +36,29 @@ def keras_gradients(keras_model, x, y, sample_weight=None,
             loss = keras_model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
         return loss, tape.gradient(loss, keras_model.trainable_variables)
 
+    masks = {}
+    if training and masks_from is not None:
+        masks = last_masks(masks_from)
+    elif training:
+        _warn_about_own_masks(keras_model)
     dtype = keras_model.trainable_variables[0].dtype
-    loss, grads = step(tf.convert_to_tensor(x, dtype=dtype), tf.convert_to_tensor(y),
-                       None if sample_weight is None else tf.convert_to_tensor(sample_weight))
+    with masks_injected(keras_model, masks):
+        loss, grads = step(tf.convert_to_tensor(x, dtype=dtype), tf.convert_to_tensor(y),
+                           None if sample_weight is None else tf.convert_to_tensor(sample_weight))
     return float(loss), [g.numpy() for g in grads]
+
+
+def _warn_about_own_masks(keras_model) -> None:
+    """Say so when a training-mode Keras pass is about to draw its own Dropout masks."""
+    drawing = [layer.name for layer in keras_model.layers
+               if isinstance(layer, keras.layers.Dropout) and layer.rate > 0]
+    if drawing:
+        warnings.warn(
+            f"keras_gradients: in training mode the Dropout layer(s) {drawing} of "
+            f"'{keras_model.name}' draw their own masks, not the ones scratchnn drew, so "
+            "the gradients differ from scratchnn's by O(1); pass masks_from=<the scratchnn "
+            "model whose compute_gradients ran just before>, or training=False",
+            UserWarning, stacklevel=3)
 
 
 class EpochOrderRecorder(snn.callbacks.Callback):
@@ -86,8 +116,6 @@ def train_both(layers, input_shape, compile_kwargs: dict, x, y, epochs: int,
     from .masks import MaskRecorder
 
     if seed is not None:
-        import keras
-
         if not callable(layers):
             raise TypeError("train_both(seed=...) needs `layers` as a function returning "
                             "fresh scratchnn layers: layers built before the seed was set "
