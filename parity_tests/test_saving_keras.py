@@ -131,7 +131,7 @@ def assert_same_compile(model, k):
         for key, value in model.loss.get_config().items():
             assert loss[key] == value, key
     metrics = k.get_compile_config()["metrics"] or []
-    assert len(metrics) == len(model._metric_ids)
+    assert len(metrics) == len(model.compiled_metric_ids)
 
 
 def step(model_or_keras, x, y):

@@ -1,18 +1,18 @@
-"""The training loop: compile, fit, evaluate, predict (Keras's `Trainer`).
+"""The loops around the training step: compile, fit, evaluate, predict (Keras's `Trainer`).
 
-`Sequential` (model.py) knows its layers: forward, backward, weights. This module
-knows how to train it. One training step (`train_step`):
+`Sequential` (model.py) knows its layers: forward, backward, weights. step.py holds what
+happens to one batch (`_train_batch`: forward, loss, backward, update, metrics). This module
+runs the epochs and batches around it, and the callbacks:
 
-    y_pred = model.forward(x, training=True)      each layer caches what its backward needs
-    L, dL  = compute_loss(y, y_pred)              dL/d(y_pred), or dL/dz at a softmax/sigmoid
-                                                  (plus the regularizers' penalty, if any)
-    model.backward(dL)                            layers in reverse fill layer.grads
-    optimizer.apply(grads, weights)               in-place update (and the moving statistics
-                                                  the forward pass computed are assigned)
-    metrics.update_state(y, y_pred)
+    for epoch in range(initial_epoch, epochs):
+        for step in batches.steps():          # arrays, a generator or a PyDataset
+            batch = batches.next(step)        # (data_adapters.py)
+            model._train_batch(*batch)        # step.py
+        validation (evaluate on validation_data, every validation_freq epochs)
+        callbacks.on_epoch_end(epoch, logs)
 
-`fit` runs ceil(N / batch_size) such steps per epoch, in the order `epoch_order` gives,
-and calls the callbacks around them.
+Arrays are checked once, at the door (data_utils.py); batches from a generator or a
+PyDataset are checked as they come, and an error names the batch.
 """
 
 from __future__ import annotations
@@ -25,8 +25,12 @@ import numpy as np
 from . import callbacks as callbacks_module
 from . import config, interrupts, losses, metrics as metrics_module, optimizers
 from . import random as scratch_random
+from .callbacks.base import pythonify_logs
+from .compile_utils import CompileMetrics
+from .data_adapters import ArrayData, EpochIterator, adapt, is_batch_source
 from .data_utils import (check_data, check_inputs, check_nonnegative_int, check_positive_int,
                          check_verbose, split_validation, unpack_validation)
+from .step import TrainingStep
 
 Array = np.ndarray
 
@@ -38,16 +42,20 @@ Array = np.ndarray
 # windows the same way (INFERENCE_CHUNK_BYTES).
 PREDICT_SLICE_BYTES = 2 * 2**20
 
+# compile()'s Keras arguments that change nothing in an engine that always runs eagerly
+# on the CPU, with the value each must keep (any other is refused by name).
+_COMPILE_DEFAULTS = {"run_eagerly": (False, True),
+                     "steps_per_execution": 1, "jit_compile": ("auto", False),
+                     "auto_scale_loss": (True, False)}
 
-class Trainer:
+
+class Trainer(TrainingStep):
     """compile / fit / evaluate / predict for a model with forward, backward and weights."""
 
     def _init_trainer(self) -> None:
         self.optimizer: optimizers.Optimizer | None = None
         self.loss: losses.Loss | None = None
-        self.compiled_metrics: list[metrics_module.Metric] = []
-        self._metric_ids: list = []
-        self._metrics_resolved = False
+        self._compile_metrics = CompileMetrics(None, None)
         self._loss_tracker = metrics_module.Mean(name="loss")
         self.stop_training = False
         self.history: callbacks_module.History | None = None
@@ -55,18 +63,30 @@ class Trainer:
 
     # -- compile ---------------------------------------------------------------------------
     def compile(self, optimizer: str | optimizers.Optimizer = "rmsprop",
-                loss: str | losses.Loss | Callable | None = None,
-                metrics: list | None = None) -> None:
-        """Choose the optimizer, loss and metrics (objects or Keras strings)."""
+                loss: str | losses.Loss | Callable | None = None, loss_weights=None,
+                metrics: list | None = None, weighted_metrics: list | None = None,
+                **kwargs) -> None:
+        """Choose the optimizer, loss and metrics (objects or Keras strings).
+        `metrics` are computed without sample weights, `weighted_metrics` with them, as in
+        Keras 3."""
+        for key, value in kwargs.items():
+            if key not in _COMPILE_DEFAULTS:
+                raise TypeError(f"{self._describe()}.compile() got an unexpected keyword "
+                                f"argument '{key}'")
+            allowed = _COMPILE_DEFAULTS[key]
+            if value not in (allowed if isinstance(allowed, tuple) else (allowed,)):
+                raise ValueError(f"{self._describe()}.compile: {key}={value!r} is not "
+                                 f"supported by scratchnn (it accepts {allowed!r})")
+        if loss_weights is not None:
+            raise ValueError(f"{self._describe()}.compile: loss_weights is not supported by "
+                             "scratchnn for a single-output model")
         if loss is None:
-            raise ValueError(f"Sequential '{self.name}'.compile needs a loss")
+            raise ValueError(f"{self._describe()}.compile needs a loss")
+        compile_metrics = CompileMetrics(metrics, weighted_metrics,
+                                         where=f"{self._describe()}.compile")
         self.optimizer = optimizers.get(optimizer)
         self.loss = losses.get(loss)
-        if metrics is not None and not isinstance(metrics, (list, tuple)):
-            raise ValueError(f"compile expects metrics as a list, got {metrics!r}")
-        self._metric_ids = list(metrics or [])
-        self.compiled_metrics = []
-        self._metrics_resolved = False
+        self._compile_metrics = compile_metrics
 
     @property
     def compiled(self) -> bool:
@@ -75,111 +95,17 @@ class Trainer:
     @property
     def compiled_metric_ids(self) -> list:
         """The metrics exactly as given to compile() (names, functions or Metric objects)."""
-        return list(self._metric_ids)
+        return list(self._compile_metrics.user_metrics or [])
 
     @property
-    def metrics_names(self) -> list[str]:
-        return ["loss"] + [m.name for m in self.compiled_metrics]
+    def compiled_weighted_metric_ids(self) -> list:
+        """The weighted_metrics exactly as given to compile()."""
+        return list(self._compile_metrics.user_weighted or [])
 
-    # -- loss and gradients ----------------------------------------------------------------
-    def _compute_loss(self, y, y_pred: Array, sample_weight=None, training: bool = True,
-                     need_grad: bool = True) -> tuple[float, Array | None, object]:
-        """(loss, its gradient, the logits carrier or None).
+    def _describe(self) -> str:
+        return f"{type(self).__name__} '{self.name}'"
 
-        With a carrier (a softmax/sigmoid output whose logits reach a crossentropy), the
-        gradient is dL/dz at the carrier's pre-activation, else dL/d(y_pred). The loss
-        includes the regularizers' penalty, as Keras's `compute_loss` adds `model.losses`
-        (in training and in evaluation alike); its gradient joins the weights' gradients
-        in `_backward`."""
-        carrier = self.logits_carrier(training) if self.loss.accepts_logits else None
-        value, grad = self.loss.value_and_grad(
-            y, y_pred, sample_weight, logits=None if carrier is None else carrier.z,
-            need_grad=need_grad)
-        if self.regularized_layers:                        # added in floatx, as in Keras
-            penalty = self.penalty()
-            value = float(penalty.dtype.type(value) + penalty)
-        return value, grad, carrier
-
-    def _backward(self, grad: Array, carrier) -> None:
-        """The backward pass of the whole loss: the layers', then the penalty's."""
-        self.backward(grad, carrier)
-        if self.regularized_layers:
-            self.add_penalty_gradients()
-
-    def compute_gradients(self, x, y, training: bool = True,
-                          sample_weight=None) -> tuple[float, list[Array]]:
-        """(loss, dL/dw for every trainable weight), aligned with `trainable_weights`
-        (which is `get_weights()` for a model without non-trainable weights). The weights
-        stay as they are, but a training-mode pass assigns BatchNormalization's moving
-        statistics, as Keras's `model(x, training=True)` does."""
-        self._require_compiled("compute_gradients")
-        x, y, sample_weight = check_data(x, y, sample_weight, "compute_gradients", self)
-        x = self._as_input(x)
-        y_pred = self.forward(x, training=training)
-        value, grad, carrier = self._compute_loss(y, y_pred, sample_weight, training)
-        self._backward(grad, carrier)
-        self.apply_state_updates()
-        return value, [g.copy() for g in self.gradients()]
-
-    # -- one batch -------------------------------------------------------------------------
-    def _train_batch(self, x: Array, y, sample_weight) -> None:
-        """Forward, loss, backward, optimizer update, metrics: one step, no logs."""
-        y_pred = self.forward(x, training=True)
-        value, grad, carrier = self._compute_loss(y, y_pred, sample_weight, training=True)
-        self._backward(grad, carrier)
-        # One update over the flat buffers of all weights (the same bits as
-        # optimizer.apply(self.gradients(), self.trainable_weights), with fewer NumPy
-        # calls), then the moving statistics. Ctrl-C waits for the whole update: never
-        # half a step (interrupts.py).
-        with interrupts.uninterruptible:
-            self.optimizer.apply_flat(self.flat_gradients(), self.flat_weights,
-                                      self.weight_shapes)
-            self.apply_state_updates()
-        self._update_metrics(value, y, y_pred, sample_weight)
-
-    def train_step(self, x: Array, y, sample_weight=None) -> dict[str, float]:
-        """One batch: forward, loss, backward, optimizer update, metrics; the running logs."""
-        self._train_batch(x, y, sample_weight)
-        return self._metric_logs()
-
-    def test_step(self, x: Array, y, sample_weight=None) -> dict[str, float]:
-        """One batch in inference mode: loss and metrics, no update."""
-        y_pred = self.forward(x, training=False)
-        value, _, _ = self._compute_loss(y, y_pred, sample_weight, False, need_grad=False)
-        self._update_metrics(value, y, y_pred, sample_weight)
-        return self._metric_logs()
-
-    # -- metrics ---------------------------------------------------------------------------
-    def _resolve_metrics(self, y, y_pred: Array) -> None:
-        if not self._metrics_resolved:
-            self.compiled_metrics = [metrics_module.resolve(m, np.asarray(y), y_pred)
-                                     for m in self._metric_ids]
-            self._metrics_resolved = True
-
-    def _reset_metrics(self) -> None:
-        self._loss_tracker.reset_state()
-        for m in self.compiled_metrics:
-            m.reset_state()
-
-    def _update_metrics(self, loss: float, y, y_pred: Array, sample_weight) -> None:
-        self._resolve_metrics(y, y_pred)
-        self._loss_tracker.update_state(loss, sample_weight=len(y_pred))   # weight = batch size
-        for m in self.compiled_metrics:
-            m.update_state(y, y_pred, sample_weight)
-
-    def _metric_logs(self) -> dict[str, float]:
-        logs = {"loss": self._loss_tracker.result()}
-        logs.update({m.name: m.result() for m in self.compiled_metrics})
-        return logs
-
-    def _as_result(self, logs: dict[str, float], return_dict: bool) -> float | list | dict:
-        """evaluate's return value: a float without metrics, [loss, *metrics], or the dict."""
-        if return_dict:
-            return logs
-        values = [logs[name] for name in self.metrics_names]
-        return values[0] if len(values) == 1 else values
-
-    # -- fit -------------------------------------------------------------------------------
+    # -- data ------------------------------------------------------------------------------
     def epoch_order_for(self, epoch: int, n_samples: int, shuffle: bool) -> Array:
         """The order in which epoch `epoch` visits the samples: Keras 3.15.1's.
 
@@ -190,128 +116,219 @@ class Trainer:
             return np.arange(n_samples)
         return scratch_random.fit_permutation(n_samples)
 
-    @interrupts.handles_ctrl_c
-    def fit(self, x=None, y=None, batch_size: int | None = 32, epochs: int = 1,
-            verbose: int | str = "auto", callbacks: list | None = None,
-            validation_split: float = 0.0, validation_data: tuple | None = None,
-            shuffle: bool = True, initial_epoch: int = 0,
-            sample_weight=None) -> callbacks_module.History:
-        """Train for `epochs` epochs of ceil(N / batch_size) batches; returns a History.
+    def _batches(self, where: str, x, y, sample_weight, batch_size, shuffle: bool,
+                 class_weight, steps, prefix: str = "") -> EpochIterator:
+        """The EpochIterator over fit/evaluate's data; arrays are checked here, once."""
+        if steps is not None:
+            check_positive_int(steps, "steps" if where != "fit" else "steps_per_epoch")
+        if batch_size is not None:
+            check_positive_int(batch_size, "batch_size")
+        if not is_batch_source(x):
+            x, y, sample_weight = check_data(x, y, sample_weight, where, self, prefix=prefix)
+        return EpochIterator(adapt(x, y, sample_weight, batch_size, shuffle, class_weight,
+                                   where), steps, where)
 
-        Epoch logs are means over the epoch's batches weighted by batch size, computed
-        in training mode before each batch's update (as Keras reports them)."""
+    def _checked(self, batch: tuple, batches: EpochIterator, step: int, need_y: bool = True):
+        """A batch fit to use: arrays were checked at the door; a generator's or
+        PyDataset's batch is checked now, the error naming it."""
+        if isinstance(batches.data, ArrayData):
+            return batch
+        x, y, sample_weight = batch
+        where = f"{batches.where}, batch {step + 1} of epoch {batches.epoch}"
+        if not need_y:
+            return check_inputs(self, x, where), None, None
+        if y is None:
+            raise ValueError(f"{where}: the batch holds no targets y; fit and evaluate need "
+                             "batches (x, y) or (x, y, sample_weight)")
+        return check_data(x, y, sample_weight, where, self)
+
+    # -- fit -------------------------------------------------------------------------------
+    @interrupts.handles_ctrl_c
+    def fit(self, x=None, y=None, batch_size: int | None = None, epochs: int = 1,
+            verbose: int | str = "auto", callbacks: list | None = None,
+            validation_split: float = 0.0, validation_data=None, shuffle: bool = True,
+            class_weight: dict | None = None, sample_weight=None, initial_epoch: int = 0,
+            steps_per_epoch: int | None = None, validation_steps: int | None = None,
+            validation_batch_size: int | None = None,
+            validation_freq: int | list = 1) -> callbacks_module.History:
+        """Train for `epochs` epochs; returns a History.
+
+        x: arrays (with y), a generator of (x, y[, sample_weight]) batches, or a
+        snn.utils.PyDataset. An epoch is one pass over the data (ceil(N / batch_size)
+        batches of arrays), or `steps_per_epoch` batches. Epoch logs are means over the
+        epoch's batches weighted by batch size, computed in training mode before each
+        batch's update (as Keras reports them)."""
         self._require_compiled("fit")
-        batch_size = 32 if batch_size is None else batch_size
-        check_positive_int(batch_size, "batch_size")
         check_nonnegative_int(epochs, "epochs")
         check_nonnegative_int(initial_epoch, "initial_epoch")
         verbose = check_verbose(verbose)
-        # The door: x, y, sample_weight checked against the model and loss, once per call.
-        x, y, sample_weight = check_data(x, y, sample_weight, "fit", self)
-        if validation_data is not None:
-            validation_data = check_data(*unpack_validation(validation_data), "fit", self,
-                                         prefix="validation_data's ")
-        elif validation_split:
+        _check_validation_freq(validation_freq)
+        if shuffle not in (True, False):
+            raise ValueError(f"fit: shuffle={shuffle!r} is not supported by scratchnn "
+                             "(True or False)")
+        if validation_data is None and validation_split:
+            if is_batch_source(x):
+                raise ValueError("fit: Argument `validation_split` is only supported for "
+                                 f"tensors or NumPy arrays, not for a {type(x).__name__}")
+            x, y, sample_weight = check_data(x, y, sample_weight, "fit", self)
             (x, y, sample_weight), validation_data = split_validation(
                 x, y, sample_weight, validation_split)
-        steps = callbacks_module.steps_for(len(x), batch_size)
-        extra: list[callbacks_module.Callback] = [callbacks_module.History()]
-        if verbose:
-            extra.append(callbacks_module.ProgbarLogger(verbose))
+        # The door: arrays are checked against the model and loss, once per call.
+        train = self._batches("fit", x, y, sample_weight, batch_size, shuffle, class_weight,
+                              steps_per_epoch)
+        val = None
+        if validation_data is not None:
+            val_x, val_y, val_w = (unpack_validation(validation_data)
+                                   if not is_batch_source(validation_data)
+                                   else (validation_data, None, None))
+            val = self._batches("fit", val_x, val_y, val_w,
+                                validation_batch_size or (batch_size if not is_batch_source(
+                                    val_x) else None), False, None, validation_steps,
+                                prefix="validation_data's ")
+            val.where = "fit's validation_data"
         cbs = callbacks_module.CallbackList(
-            list(callbacks or []) + extra, model=self,
-            params={"epochs": epochs, "steps": steps, "verbose": verbose})
+            callbacks, model=self, add_history=True, add_progbar=verbose != 0,
+            params={"epochs": epochs, "steps": train.epoch_steps, "verbose": verbose})
         # Per-batch hooks cost time on every step: call them only if some callback has one.
         batch_begin = cbs.hooked("on_train_batch_begin")
         batch_end = cbs.hooked("on_train_batch_end")
+        train.start()
         self.stop_training = False
         self._initial_epoch = None
-        cbs.call("on_train_begin", None)
+        cbs.call("on_train_begin")
         # A callback may move the start (BackupAndRestore resuming), as in Keras.
         initial_epoch = self._initial_epoch or initial_epoch
+        training_logs = None
         for epoch in range(initial_epoch, epochs):
             self._reset_metrics()
-            self.epoch_order = self.epoch_order_for(epoch, len(x), shuffle)
-            cbs.call("on_epoch_begin", epoch, None)
-            for step in range(steps):
-                start = step * batch_size
-                # In order (shuffle=False) a batch is a slice, a view of x: nothing copied.
-                idx = (self.epoch_order[start:start + batch_size] if shuffle
-                       else slice(start, start + batch_size))
+            train.begin_epoch()
+            self.epoch_order = getattr(train.data, "order", None)
+            cbs.call("on_epoch_begin", epoch)
+            for step in train.steps():
                 if batch_begin:
-                    cbs.call("on_train_batch_begin", step, None)
-                self._train_batch(x[idx], y[idx],
-                                  None if sample_weight is None else sample_weight[idx])
+                    cbs.call("on_train_batch_begin", step)
+                batch = train.next(step)
+                if batch is None:
+                    break
+                self._train_batch(*self._checked(batch, train, step))
                 if batch_end:
-                    cbs.call("on_train_batch_end", step, self._metric_logs())
+                    cbs.call("on_train_batch_end", step, logs=self._metric_logs())
                 if self.stop_training:
                     break
             epoch_logs = self._metric_logs()
-            if validation_data is not None:
-                val_logs = self._evaluate_arrays(*validation_data, batch_size=batch_size)
+            if val is not None and _should_validate(epoch, validation_freq):
+                val_logs = self._evaluate_batches(val, cbs)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
-            epoch_logs = dict(sorted(epoch_logs.items()))
-            cbs.call("on_epoch_end", epoch, epoch_logs)
+            cbs.call("on_epoch_end", epoch, logs=epoch_logs)
+            training_logs = epoch_logs
             if self.stop_training:
                 break
-        cbs.call("on_train_end", None)
+        cbs.call("on_train_end", logs=training_logs)
         return self.history
 
     # -- evaluate / predict ----------------------------------------------------------------
-    def _evaluate_arrays(self, x, y, sample_weight=None, batch_size: int = 32,
-                         verbose: int = 0) -> dict[str, float]:
-        x = self._as_input(x)
+    def _evaluate_batches(self, batches: EpochIterator, cbs) -> dict[str, float]:
+        """One evaluation pass with the test hooks (fit's validation and evaluate)."""
+        batches.start()
+        cbs.call("on_test_begin")
         self._reset_metrics()
-        steps = callbacks_module.steps_for(len(x), batch_size)
-        bar = callbacks_module.Progbar(steps, verbose) if verbose else None
-        logs: dict[str, float] = {}
-        for step in range(steps):
-            sl = slice(step * batch_size, (step + 1) * batch_size)
-            logs = self.test_step(x[sl], y[sl], None if sample_weight is None else sample_weight[sl])
-            if bar:
-                bar.update(step + 1, logs, finalize=step == steps - 1)
+        batch_begin, batch_end = cbs.hooked("on_test_batch_begin"), cbs.hooked("on_test_batch_end")
+        batches.begin_epoch()
+        for step in batches.steps():
+            if batch_begin:
+                cbs.call("on_test_batch_begin", step)
+            batch = batches.next(step)
+            if batch is None:
+                break
+            logs = self.test_step(*self._checked(batch, batches, step))
+            if batch_end:
+                cbs.call("on_test_batch_end", step, logs=logs)
+        logs = pythonify_logs(self._metric_logs())
+        cbs.call("on_test_end", logs=logs)
         return logs
 
-    def evaluate(self, x=None, y=None, batch_size: int | None = 32, verbose: int | str = "auto",
-                 sample_weight=None, return_dict: bool = False) -> float | list | dict:
+    def evaluate(self, x=None, y=None, batch_size: int | None = None,
+                 verbose: int | str = "auto", sample_weight=None, steps: int | None = None,
+                 callbacks: list | None = None,
+                 return_dict: bool = False) -> float | list | dict:
         """Loss (and metrics) in inference mode: a float without metrics, else
-        [loss, *metrics]; a dict with return_dict=True."""
+        [loss, *metrics]; a dict with return_dict=True. x as for fit."""
         self._require_compiled("evaluate")
-        batch_size = 32 if batch_size is None else batch_size
-        check_positive_int(batch_size, "batch_size")
-        x, y, sample_weight = check_data(x, y, sample_weight, "evaluate", self)
         verbose = check_verbose(verbose)
-        logs = self._evaluate_arrays(x, y, sample_weight, batch_size, verbose)
-        return self._as_result(logs, return_dict)
+        batches = self._batches("evaluate", x, y, sample_weight, batch_size, False, None, steps)
+        cbs = callbacks_module.CallbackList(
+            callbacks, model=self, add_progbar=verbose != 0,
+            params={"epochs": 1, "steps": batches.epoch_steps, "verbose": verbose})
+        return self._as_result(self._evaluate_batches(batches, cbs), return_dict)
 
-    def predict(self, x, batch_size: int | None = 32, verbose: int | str = "auto") -> Array:
-        """Outputs in inference mode, computed batch by batch, as a floatx array."""
-        batch_size = 32 if batch_size is None else batch_size
-        check_positive_int(batch_size, "batch_size")
-        x = check_inputs(self, x, "predict", allow_empty=True)
+    def predict(self, x, batch_size: int | None = None, verbose: int | str = "auto",
+                steps: int | None = None, callbacks: list | None = None) -> Array:
+        """Outputs in inference mode, computed batch by batch, as a floatx array. x: an
+        array, a generator of batches (x is the first item of each), or a PyDataset."""
         verbose = check_verbose(verbose)
-        steps = callbacks_module.steps_for(len(x), batch_size)
-        bar = callbacks_module.Progbar(steps, verbose) if verbose else None
-        if len(x) == 0:                   # nothing to compute: the shape the layers give x
-            shape = x.shape
-            for layer in self.layers:     # (sizes known only at run time come from x)
-                shape = layer.compute_output_shape(shape)
-            return np.zeros(shape, dtype=x.dtype)
-        out = None
-        rows = self._predict_slice_rows(batch_size)
-        for step in range(steps):
-            # A batch goes through the layers in slices of `rows` samples (the same
-            # numbers; see PREDICT_SLICE_BYTES), each written straight into `out`.
-            stop = min((step + 1) * batch_size, len(x))
-            for start in range(step * batch_size, stop, rows):
-                end = min(start + rows, stop)
-                y = self.forward(x[start:end])
-                if out is None:
-                    out = np.empty((len(x), *y.shape[1:]), dtype=y.dtype)
-                out[start:end] = y
-            if bar:
-                bar.update(step + 1, {}, finalize=step == steps - 1)
+        if is_batch_source(x):
+            batches = self._batches("predict", x, None, None, batch_size, False, None, steps)
+        else:
+            if steps is not None:
+                check_positive_int(steps, "steps")
+            x = check_inputs(self, x, "predict", allow_empty=True)
+            size = 32 if batch_size is None else batch_size
+            check_positive_int(size, "batch_size")
+            batches = EpochIterator(adapt(x, None, None, size, False, None, "predict"),
+                                    steps, "predict")
+        cbs = callbacks_module.CallbackList(
+            callbacks, model=self, add_progbar=verbose != 0,
+            params={"epochs": 1, "steps": batches.epoch_steps, "verbose": verbose})
+        begin, end = cbs.hooked("on_predict_batch_begin"), cbs.hooked("on_predict_batch_end")
+        batches.start()
+        cbs.call("on_predict_begin")
+        if not is_batch_source(x) and len(x) == 0:
+            out = self._predict_nothing(x)
+        else:
+            out, outputs = None, []
+            batches.begin_epoch()
+            for step in batches.steps():
+                if begin:
+                    cbs.call("on_predict_batch_begin", step)
+                batch = batches.next(step)
+                if batch is None:
+                    break
+                y = self._predict_batch(self._checked(batch, batches, step, need_y=False)[0])
+                if isinstance(batches.data, ArrayData):      # the rows are known: write
+                    if out is None:                            # each batch into its place
+                        out = np.empty((len(x), *y.shape[1:]), dtype=y.dtype)
+                    start = step * batches.data.batch_size
+                    out[start:start + len(y)] = y
+                else:
+                    outputs.append(y)
+                if end:
+                    cbs.call("on_predict_batch_end", step, logs={"outputs": y})
+            if out is None:
+                out = outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
+        cbs.call("on_predict_end")
         return out
+
+    def _predict_batch(self, x: Array) -> Array:
+        """One batch in inference mode, pushed through the layers in slices of `rows`
+        samples (the same numbers; see PREDICT_SLICE_BYTES)."""
+        rows = self._predict_slice_rows(len(x))
+        if rows >= len(x):
+            return self.forward(x)
+        out = None
+        for start in range(0, len(x), rows):
+            y = self.forward(x[start:start + rows])
+            if out is None:
+                out = np.empty((len(x), *y.shape[1:]), dtype=y.dtype)
+            out[start:start + rows] = y
+        return out
+
+    def _predict_nothing(self, x: Array) -> Array:
+        """predict on no samples: the shape the layers give x (sizes known only at run time
+        come from x)."""
+        shape = x.shape
+        for layer in self.layers:
+            shape = layer.compute_output_shape(shape)
+        return np.zeros(shape, dtype=x.dtype)
 
     def _predict_slice_rows(self, batch_size: int) -> int:
         """How many samples predict pushes through the layers at once: PREDICT_SLICE_BYTES
@@ -325,27 +342,47 @@ class Trainer:
 
     # -- one batch, by hand ----------------------------------------------------------------
     @interrupts.handles_ctrl_c
-    def train_on_batch(self, x, y, sample_weight=None,
+    def train_on_batch(self, x, y, sample_weight=None, class_weight: dict | None = None,
                        return_dict: bool = False) -> float | list | dict:
         """One optimizer step on one batch; returns that batch's loss (and metrics)."""
         self._require_compiled("train_on_batch")
         x, y, sample_weight = check_data(x, y, sample_weight, "train_on_batch", self)
+        if class_weight is not None:
+            sample_weight = adapt(x, y, sample_weight, len(x), False, class_weight,
+                                  "train_on_batch").sample_weight
         x = self._as_input(x)
         self._reset_metrics()
-        return self._as_result(self.train_step(x, y, sample_weight), return_dict)
+        return self._as_result(pythonify_logs(self.train_step(x, y, sample_weight)),
+                               return_dict)
 
     def test_on_batch(self, x, y, sample_weight=None,
                       return_dict: bool = False) -> float | list | dict:
         """Loss (and metrics) of one batch in inference mode."""
         self._require_compiled("test_on_batch")
         x, y, sample_weight = check_data(x, y, sample_weight, "test_on_batch", self)
-        logs = self._evaluate_arrays(x, y, sample_weight, batch_size=len(x))
-        return self._as_result(logs, return_dict)
+        self._reset_metrics()
+        return self._as_result(pythonify_logs(self.test_step(x, y, sample_weight)),
+                               return_dict)
 
     def predict_on_batch(self, x) -> Array:
         return self(check_inputs(self, x, "predict_on_batch"))
 
     def _require_compiled(self, what: str) -> None:
         if self.loss is None:
-            raise ValueError(f"Sequential '{self.name}' must be compiled before {what}(): "
+            raise ValueError(f"{self._describe()} must be compiled before {what}(): "
                              "call model.compile(optimizer=..., loss=...)")
+
+
+def _check_validation_freq(freq) -> None:
+    """An int >= 1 (validate every freq-th epoch) or a list of 1-based epochs (Keras 3)."""
+    if isinstance(freq, list) and all(isinstance(e, int) and not isinstance(e, bool)
+                                      for e in freq):
+        return
+    if isinstance(freq, bool) or not isinstance(freq, int) or freq < 1:
+        raise ValueError("fit: validation_freq must be an int >= 1 (validate every n-th "
+                         f"epoch) or a list of epochs (counted from 1), got {freq!r}")
+
+
+def _should_validate(epoch: int, freq: int | list) -> bool:
+    """Keras's `_should_eval`: epochs counted from 1; every freq-th, or those listed."""
+    return (epoch + 1) % freq == 0 if isinstance(freq, int) else (epoch + 1) in freq

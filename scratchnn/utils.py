@@ -20,6 +20,7 @@ from collections import defaultdict
 import numpy as np
 
 from . import random as scratch_random
+from .py_dataset import PyDataset  # noqa: F401  (snn.utils.PyDataset, as keras.utils)
 
 _name_counts: dict[str, int] = defaultdict(int)
 

@@ -94,7 +94,7 @@ def test_keras_archive_round_trips_model_compile_settings_and_state(tmp_path):
     assert type(loaded.loss) is snn.losses.SparseCategoricalCrossentropy
     assert type(loaded.optimizer) is snn.optimizers.RMSprop
     assert loaded.optimizer.get_config() == model.optimizer.get_config()
-    assert loaded._metric_ids == ["accuracy"]
+    assert loaded.compiled_metric_ids == ["accuracy"]
     assert_same_optimizer_state(model, loaded)
 
 
@@ -118,7 +118,7 @@ def test_loss_metric_and_optimizer_objects_keep_their_settings(tmp_path):
     loaded = snn.models.load_model(tmp_path / "m.keras")
     assert loaded.loss.get_config() == model.loss.get_config()
     assert loaded.optimizer.get_config() == model.optimizer.get_config()
-    metric, name = loaded._metric_ids
+    metric, name = loaded.compiled_metric_ids
     assert isinstance(metric, snn.metrics.BinaryAccuracy) and metric.threshold == 0.3
     assert name == "mae"
 
@@ -253,7 +253,7 @@ def test_a_users_own_metric_is_left_out_with_a_warning(tmp_path):
                   metrics=["accuracy", lambda y, p: np.abs(y - p).mean(axis=-1)])
     with pytest.warns(UserWarning, match="metric .* has no Keras equivalent"):
         model.save(tmp_path / "m.keras")
-    assert snn.models.load_model(tmp_path / "m.keras")._metric_ids == ["accuracy"]
+    assert snn.models.load_model(tmp_path / "m.keras").compiled_metric_ids == ["accuracy"]
 
 
 # -- optimizer state edge cases ---------------------------------------------------------------

@@ -7,11 +7,18 @@ The hooks a callback may define (all optional):
     on_predict_begin/end(logs)
 (`on_batch_begin/end` are Keras's older names for the train-batch hooks and still work.)
 A callback stops training by setting `self.model.stop_training = True`.
+
+Every hook receives `logs` as a keyword argument and always a dict, as in Keras 3: `{}`
+where Keras passes no values (the begin hooks), the running metrics at batch and epoch
+ends, `{"outputs": ...}` at a predict batch's end. fit calls the test hooks around its
+validation, evaluate the test hooks and predict the predict hooks (`callbacks=`).
 """
 
 from __future__ import annotations
 
 from typing import Callable
+
+import numpy as np
 
 
 class Callback:
@@ -53,29 +60,64 @@ class Callback:
 _ALIASES = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end"}
 
 
+def pythonify_logs(logs: dict | None) -> dict:
+    """The logs a hook receives, as Keras's CallbackList hands them over
+    (`python_utils.pythonify_logs`): always a dict (`{}` where nothing is passed, never
+    None), keys sorted, nested dicts flattened, values made Python floats where they can be
+    (NumPy scalars become floats; arrays, such as predict's `outputs`, stay as they are)."""
+    result: dict = {}
+    for key, value in sorted((logs or {}).items()):
+        if isinstance(value, dict):
+            result.update(pythonify_logs(value))
+            continue
+        try:
+            result[key] = float(value) if np.ndim(value) == 0 else value
+        except (TypeError, ValueError):
+            result[key] = value
+    return result
+
+
 class CallbackList:
-    """The callbacks of one fit/evaluate call; `call(hook, *args)` runs a hook on each, in order.
+    """The callbacks of one fit/evaluate/predict call, called as Keras's CallbackList calls
+    them: `call(hook, *args, logs=...)` runs the hook on each callback in order, with the
+    logs made a sorted dict of floats (`pythonify_logs`), passed by keyword to the batch
+    hooks and positionally to the others (so a callback written for Keras gets the same
+    calls).
 
-    As in Keras, a History among them becomes `model.history` at once, so after an
-    interrupted fit `model.history` holds exactly the epochs that were completed."""
+    `add_history` / `add_progbar` append a History and a ProgbarLogger unless the list has
+    one already, as Keras does. A History among them becomes `model.history` at once, so
+    after an interrupted fit `model.history` holds exactly the epochs that were completed."""
 
-    def __init__(self, callbacks, model, params: dict) -> None:
+    def __init__(self, callbacks, model, params: dict, add_history: bool = False,
+                 add_progbar: bool = False) -> None:
         from .history import History
+        from .progbar import ProgbarLogger
 
-        self.callbacks = list(callbacks)
+        self.callbacks = list(callbacks or [])
         for cb in self.callbacks:
             if not isinstance(cb, Callback):
                 raise TypeError(f"callbacks must be scratchnn.callbacks.Callback instances, "
                                 f"got {cb!r}")
+        if add_history and not any(isinstance(cb, History) for cb in self.callbacks):
+            self.callbacks.append(History())
+        if add_progbar and not any(isinstance(cb, ProgbarLogger) for cb in self.callbacks):
+            self.callbacks.append(ProgbarLogger())
+        self.params = params
+        for cb in self.callbacks:
             cb.set_model(model)
             cb.set_params(params)
-        for cb in self.callbacks:
             if isinstance(cb, History):
                 model.history = cb
 
-    def call(self, hook: str, *args) -> None:
+    def call(self, hook: str, *args, logs: dict | None = None) -> None:
+        logs = pythonify_logs(logs)
+        # As Keras: the batch hooks get `logs=` by keyword, the others positionally.
+        by_keyword = "batch" in hook
         for cb in self.callbacks:
-            getattr(cb, hook)(*args)
+            if by_keyword:
+                getattr(cb, hook)(*args, logs=logs)
+            else:
+                getattr(cb, hook)(*args, logs)
 
     def hooked(self, hook: str) -> bool:
         """True when some callback overrides `hook` (the base class's hooks do nothing),

@@ -71,7 +71,11 @@ class MonitorCallback(Callback):
         if name == "loss":
             self._higher_is_better = False
             return
-        for metric in getattr(self.model, "compiled_metrics", []):
+        metric = getattr(self.model, "metric_named", lambda _: None)(name)
+        if metric is not None:
+            self._higher_is_better = metric.direction == "up"
+            return
+        for metric in getattr(self.model, "compiled_metrics", []):   # stand-in models
             if metric.name == name:
                 self._higher_is_better = metric.direction == "up"
                 return

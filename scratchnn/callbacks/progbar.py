@@ -42,11 +42,13 @@ class Progbar:
     """Keras's progress line: `1875/1875 ━━━━━━━━━━━━━━━━━━━━ 3s 1ms/step - loss: 0.5071`.
 
     verbose=1 redraws one line in a terminal (only the final line elsewhere);
-    verbose=2 prints one summary line per epoch."""
+    verbose=2 prints one summary line per epoch. With `target=None` (a generator without
+    steps_per_epoch: the number of batches is not known yet) the running line reads
+    `      3/Unknown 0s 3ms/step - loss: ...`, and the final one counts the batches seen."""
 
     WIDTH = 20
 
-    def __init__(self, target: int, verbose: int = 1, stream=None) -> None:
+    def __init__(self, target: int | None, verbose: int = 1, stream=None) -> None:
         self.target, self.verbose = target, verbose
         self.stream = stream or sys.stdout
         self.start = time.perf_counter()
@@ -57,6 +59,8 @@ class Progbar:
         now = time.perf_counter()
         elapsed = now - self.start
         metrics = "".join(f" - {k}: {_format_value(v)}" for k, v in values.items())
+        if finalize and self.target is None:
+            self.target = step
         if self.verbose == 2:
             if finalize:
                 self.stream.write(f"{step}/{self.target} - {_format_time(elapsed)} - "
@@ -65,37 +69,88 @@ class Progbar:
         if not finalize and (not self.interactive or now - self.last_draw < 0.1):
             return
         self.last_draw = now
-        done = int(self.WIDTH * step / self.target) if self.target else self.WIDTH
-        bar = "━" * done + " " * (self.WIDTH - done)
-        if finalize:
-            timing = f"{_format_time(elapsed)} {_format_per_step(elapsed / max(step, 1))}"
+        per_step = _format_per_step(elapsed / max(step, 1))
+        if self.target is None:                       # Keras's "%7d/Unknown" line
+            line = f"{step:7d}/Unknown {_format_time(elapsed)} {per_step}{metrics}"
         else:
-            eta = elapsed / max(step, 1) * (self.target - step)
-            timing = f"{_format_time(eta)} ETA"
-        line = f"{step}/{self.target} {bar} {timing}{metrics}"
+            done = int(self.WIDTH * step / self.target) if self.target else self.WIDTH
+            bar = "━" * done + " " * (self.WIDTH - done)
+            if finalize:
+                timing = f"{_format_time(elapsed)} {per_step}"
+            else:
+                eta = elapsed / max(step, 1) * (self.target - step)
+                timing = f"{_format_time(eta)} ETA"
+            line = f"{step}/{self.target} {bar} {timing}{metrics}"
         self.stream.write(("\r" if self.interactive else "") + line + ("\n" if finalize else ""))
         self.stream.flush()
 
 
 class ProgbarLogger(Callback):
-    """Prints `Epoch e/E` (only when E > 1, as Keras) and a progress bar for fit
-    (added by fit when verbose > 0). An epoch stopped early still ends on the full
-    `steps/steps` line, as in Keras."""
+    """The progress output of fit, evaluate and predict, as Keras's ProgbarLogger: fit prints
+    `Epoch e/E` (only when E > 1) and a bar per epoch; its validation is silent; evaluate
+    and predict draw one bar. When the number of batches is unknown (a generator without
+    steps_per_epoch), the first epoch counts them and later epochs show that count, as in
+    Keras. An epoch stopped early still ends on the full `steps/steps` line."""
 
     def __init__(self, verbose: int = 1) -> None:
         super().__init__()
         self.verbose = verbose
+        self.bar: Progbar | None = None
+        self.seen = 0
+        self.in_fit = False
+
+    def set_params(self, params: dict) -> None:
+        super().set_params(params)
+        self.verbose = params.get("verbose", self.verbose)
+        self.target = params.get("steps")
+
+    def _start(self) -> None:
+        self.seen = 0
+        self.bar = Progbar(self.target, self.verbose)
+
+    def _update(self, batch: int, logs: dict | None) -> None:
+        self.seen = batch + 1
+        self.bar.update(self.seen, logs or {})
+
+    def _finish(self, logs: dict | None) -> None:
+        if self.target is None:
+            self.target = self.seen
+        self.bar.update(self.target, logs or {}, finalize=True)
+
+    def on_train_begin(self, logs=None):
+        self.in_fit = True                  # fit's own validation draws no bar
 
     def on_epoch_begin(self, epoch, logs=None):
+        self._start()
         if self.verbose and self.params["epochs"] > 1:
             print(f"Epoch {epoch + 1}/{self.params['epochs']}")
-        self.bar = Progbar(self.params["steps"], self.verbose)
 
     def on_train_batch_end(self, batch, logs=None):
-        self.bar.update(batch + 1, logs or {})
+        self._update(batch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        self.bar.update(self.params["steps"], logs or {}, finalize=True)
+        self._finish(logs)
+
+    def on_test_begin(self, logs=None):
+        if not self.in_fit:
+            self._start()
+
+    def on_test_batch_end(self, batch, logs=None):
+        if not self.in_fit:
+            self._update(batch, logs)
+
+    def on_test_end(self, logs=None):
+        if not self.in_fit:
+            self._finish(logs)
+
+    def on_predict_begin(self, logs=None):
+        self._start()
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self._update(batch, None)           # predictions are not shown
+
+    def on_predict_end(self, logs=None):
+        self._finish(None)
 
 
 def steps_for(n_samples: int, batch_size: int) -> int:
