@@ -226,7 +226,8 @@ def test_error_messages_equal_keras_on_symbolic_shapes():
 
 def test_concatenate_empty_list_message_is_keras_build_message():
     theirs = keras_message(lambda: keras.layers.Concatenate().build([]))
-    assert keras_message(lambda: merging.Concatenate(name="m")([])) == f"Concatenate 'm': {theirs}"
+    ours = keras_message(lambda: merging.Concatenate(name="m")([]))
+    assert ours == f"Concatenate 'm': {theirs}"
 
 
 # -- configs and names ------------------------------------------------------------------------

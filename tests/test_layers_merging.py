@@ -205,7 +205,8 @@ def test_broadcast_maximum_tie_goes_to_the_earlier_input():
 def test_ties_everywhere_agree_with_the_loop_twin(kind):
     """Small integers: many ties, among 3 inputs and broadcast ones."""
     rng = np.random.default_rng(3)
-    xs = [rng.integers(0, 3, shape).astype(np.float32) for shape in [(2, 4, 3), (2, 1, 3), (2, 3)]]
+    shapes = [(2, 4, 3), (2, 1, 3), (2, 3)]
+    xs = [rng.integers(0, 3, shape).astype(np.float32) for shape in shapes]
     layer = ELEMENTWISE[kind]()
     dy = rng.standard_normal(layer(xs).shape).astype(np.float32)
     for g, e in zip(layer.backward(dy), naive.elementwise_backward(kind, xs, dy)):

@@ -49,8 +49,11 @@ class Merge(Layer):
 
         r1 = x1,   r_k = r_(k-1) (op) x_k,   y = r_n        (Keras computes it in this order)
 
+    Shapes: x_k (N, *s_k), lower ranks first expanded to (N, 1, ..., 1, *s_k); the running
+    result r_k has the broadcast shape of x_1..x_k, and y (N, *s) that of all of them.
+
     Backward walks the fold in reverse. Step k computed r_k from a = r_(k-1) and b = x_k,
-    so from g = dL/dr_k (its shape is the broadcast of a's and b's):
+    so from g = dL/dr_k (r_k's shape, the broadcast of a's and b's):
 
         dL/dx_k     = unbroadcast(g * d(op)/db, x_k's shape)
         dL/dr_(k-1) = unbroadcast(g * d(op)/da, r_(k-1)'s shape)   -> g for step k - 1
@@ -137,7 +140,7 @@ class Merge(Layer):
         return (batch_sizes.pop() if batch_sizes else None, *out)
 
     def build(self, input_shape: Sequence[Shape]) -> None:
-        """Check the shapes (there are no weights to create)."""
+        """Check the shapes and keep them (there are no weights to create)."""
         self.output_shape = self.compute_output_shape(input_shape)
         self.input_shape = self.shape_list(input_shape)
         self.built = True
@@ -276,7 +279,8 @@ class Maximum(Merge):
 
 class Minimum(Merge):
     """y = min(... min(min(x1, x2), x3) ..., xn), elementwise. As Maximum with the mask
-    a <= b: ties go to the earlier input (Minimum([[1, 2, 3]], [[1, 0, 5]]): dx1 = [1, 0, 1])."""
+    a <= b: ties go to the earlier input
+    (Minimum([[1, 2, 3]], [[1, 0, 5]]) gives dx1 = [1, 0, 1], dx2 = [0, 1, 0])."""
 
     def combine(self, a: Array, b: Array) -> Array:
         return np.minimum(a, b)
