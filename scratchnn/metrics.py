@@ -83,7 +83,7 @@ def _mean_over_axes_from(x: Array, axis: int, exact: bool) -> Array:
     """ops.mean over axes axis, axis+1, ...: TensorFlow sums each row of the flattened
     trailing axes (in its order) and divides by the row's length. Shape x.shape[:axis]."""
     lead = x.shape[:axis]
-    rows = x.reshape(math.prod(lead), -1)             # (rows, values per row)
+    rows = x.reshape(math.prod(lead), math.prod(x.shape[axis:]))   # (rows, values per row)
     if exact:
         sums = rows.sum(axis=1, dtype=x.dtype)
     else:
@@ -142,6 +142,9 @@ class Mean(Metric):
         if isinstance(values, float) and isinstance(sample_weight, (int, float, type(None))):
             # One value (fit's loss, weighted by the batch size): Keras multiplies in the
             # dtype, total <- fl(total + fl(value * w)), count <- count + w. No sum to order.
+            # A Python float is taken as a value of the metric's dtype, as fit's loss is
+            # (Keras, handed a Python float itself, makes it a float32 tensor first: the
+            # same in float32, one rounding more in a float64 metric).
             weight = scalar(1 if sample_weight is None else sample_weight)
             self.total = self.total + scalar(values) * weight
             self.count = self.count + weight
@@ -175,7 +178,7 @@ class MeanMetricWrapper(Mean):
                  dtype: str | None = None, direction: str = "down") -> None:
         self.fn = fn
         self.direction = direction
-        super().__init__(name or fn.__name__, dtype)
+        super().__init__(name or getattr(fn, "__name__", type(fn).__name__), dtype)
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         super().update_state(self.fn(y_true, y_pred), sample_weight)

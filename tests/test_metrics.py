@@ -107,6 +107,17 @@ def test_a_batch_sum_is_added_in_tensorflows_order():
     assert m.result() == float(tf_sum(x) / f32(100))
 
 
+@pytest.mark.parametrize("n", [1, 7, 32, 100, 1000, 9000, 20000])
+def test_zero_one_values_take_numpys_sum_which_equals_tensorflows_order(n):
+    """The cheap path for accuracies: 0/1 values have exact partial sums (below 2**24),
+    so NumPy's sum is tf_sum's, per batch and per sample (the loop twin)."""
+    x = np.random.default_rng(n).integers(0, 2, size=n).astype(f32)
+    assert M._sum(x, exact=True) == tf_sum(x) == M._sum(x, exact=False)
+    rows = x[: n // 7 * 7].reshape(-1, 7)
+    assert np.array_equal(M._mean_over_axes_from(rows, 1, exact=True),
+                          M._mean_over_axes_from(rows, 1, exact=False))
+
+
 def test_weighted_values_and_weights_are_summed_in_tensorflows_order():
     rng = np.random.default_rng(3)
     x, w = rng.uniform(size=100).astype(f32), rng.uniform(size=100).astype(f32)
