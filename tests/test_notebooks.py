@@ -166,38 +166,67 @@ def test_notebook_runs(path, tmp_path):
     """Execute a copy of the notebook from a fresh python3 kernel in an empty temporary
     folder; the first cell that raises fails the test with its source and traceback."""
     _require("tensorflow", "their check cells compare with TensorFlow")
+    run_copy(path, tmp_path)
+
+
+def test_a_failing_cell_fails_the_run_with_its_source_and_traceback(tmp_path):
+    """The runner itself: a notebook whose second cell raises is reported by that cell's
+    index, source, exception and traceback, and nothing after it runs."""
+    import nbformat
+
+    broken = nbformat.v4.new_notebook(metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    broken.cells = [nbformat.v4.new_code_cell("x = 1"),
+                    nbformat.v4.new_code_cell("y = x / 0  # the broken cell"),
+                    nbformat.v4.new_code_cell("open('must_not_exist', 'w')")]
+    path = tmp_path / "source" / "99_broken.ipynb"
+    path.parent.mkdir()
+    nbformat.write(broken, path)
+    with pytest.raises(pytest.fail.Exception) as failure:
+        run_copy(path, tmp_path / "run")
+    message = str(failure.value)
+    assert "99_broken.ipynb: cell 1 raised ZeroDivisionError" in message
+    assert "y = x / 0  # the broken cell" in message
+    assert "ZeroDivisionError" in message.split("--- traceback ---")[1]
+    assert "----> 1 y = x / 0" in message
+    assert not (tmp_path / "run" / "must_not_exist").exists()
+
+
+def run_copy(path: Path, folder: Path) -> None:
+    """Run a copy of notebook `path` in `folder` (its working directory too); pytest.fail
+    with the failing cell's index, source and traceback on the first error."""
     _require("nbclient", "to execute notebooks")
     _require("ipykernel", "the python3 kernel")
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
-    copy = tmp_path / path.name
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = folder / path.name
     shutil.copyfile(path, copy)
     nb = _read(copy)
-    for cell in _code_cells(nb):                   # a clean start: no stale outputs
-        cell.outputs, cell.execution_count = [], None
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
            # scratchnn and tf_reference from this checkout, wherever the kernel runs
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
                                                       os.environ.get("PYTHONPATH")]))}
     client = NotebookClient(nb, kernel_name="python3", timeout=CELL_TIMEOUT_S,
-                            record_timing=False, resources={"metadata": {"path": str(tmp_path)}})
+                            record_timing=False, resources={"metadata": {"path": str(folder)}})
     try:
         client.execute(env=env)
     except CellTimeoutError as err:
         pytest.fail(f"{path.name}: a cell ran longer than {CELL_TIMEOUT_S} s\n{err}",
                     pytrace=False)
     except CellExecutionError as err:
-        index, source = _failing_cell(nb)
+        index, source, traceback = _failing_cell(nb)
         pytest.fail(f"{path.name}: cell {index} raised {err.ename}: {err.evalue}\n"
                     f"--- cell source ---\n{source}\n"
-                    f"--- traceback ---\n{ANSI.sub('', err.traceback)}", pytrace=False)
+                    f"--- traceback ---\n{ANSI.sub('', traceback or err.traceback)}",
+                    pytrace=False)
 
 
-def _failing_cell(nb) -> tuple[int | None, str]:
-    """(index, source) of the cell whose outputs hold the error."""
+def _failing_cell(nb) -> tuple[int | None, str, str | None]:
+    """(index, source, traceback) of the cell whose outputs hold the error."""
     for index, cell in enumerate(nb.cells):
-        if cell.cell_type == "code" and any(out.get("output_type") == "error"
-                                            for out in cell.get("outputs", [])):
-            return index, cell.source
-    return None, "(not found)"
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if out.get("output_type") == "error":
+                return index, cell.source, "\n".join(out.get("traceback", []))
+    return None, "(not found)", None
