@@ -10,6 +10,10 @@
                 global_clipnorm, clipvalue
     clipping.py Keras's three clipping rules, with TensorFlow's order of summation
     saved_state.py  restoring `variables` from a file
+    schedules.py    learning-rate schedules (ExponentialDecay, CosineDecay, ...): any
+                optimizer's learning_rate may be one; the rate then moves every step
+    tf_scalar_math.py  the float32 pow/cos/log TensorFlow computes them with (glibc's)
+    checks.py   argument checks shared by the optimizers and schedules
 
 State ("slots": momenta, velocities) is created on the first `apply`, one slot per
 parameter, matched by POSITION in the list, as Keras matches variables by index.
@@ -29,6 +33,7 @@ not elementwise (a gradient's norm for clipnorm) runs on the per-parameter views
 
 from __future__ import annotations
 
+from . import schedules
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
@@ -38,7 +43,7 @@ from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "Nadam",
-           "get", "keras_cast"]
+           "get", "keras_cast", "schedules"]
 
 # Keras resolves a name by its class name, in any case: "adam", "AdamW", "nadam", ...
 _BY_NAME = {cls.__name__.lower(): cls

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Optimizer, check_number, keras_cast
+from .base import LearningRate, Optimizer, check_number, keras_cast
 
 
 class Adagrad(Optimizer):
@@ -19,7 +19,7 @@ class Adagrad(Optimizer):
     Keras's Constant initializer: ops.cast(initial_accumulator_value), a float32 first.
     """
 
-    def __init__(self, learning_rate: float = 0.001, initial_accumulator_value: float = 0.1,
+    def __init__(self, learning_rate: LearningRate = 0.001, initial_accumulator_value: float = 0.1,
                  epsilon: float = 1e-7, weight_decay: float | None = None,
                  clipnorm: float | None = None, clipvalue: float | None = None,
                  global_clipnorm: float | None = None, name: str = "adagrad") -> None:

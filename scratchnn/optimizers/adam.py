@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Optimizer, check_bool, check_number
+from .base import LearningRate, Optimizer, check_bool, check_number
 
 Array = np.ndarray
 
@@ -36,10 +36,11 @@ class Adam(Optimizer):
     ops.cast(beta) (a float32 first); 1 - beta is a Python float64, then cast.
     """
 
-    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, amsgrad: bool = False, weight_decay: float | None = None,
-                 clipnorm: float | None = None, clipvalue: float | None = None,
-                 global_clipnorm: float | None = None, name: str = "adam") -> None:
+    def __init__(self, learning_rate: LearningRate = 0.001, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-7, amsgrad: bool = False,
+                 weight_decay: float | None = None, clipnorm: float | None = None,
+                 clipvalue: float | None = None, global_clipnorm: float | None = None,
+                 name: str = "adam") -> None:
         super().__init__(learning_rate, name, weight_decay=weight_decay, clipnorm=clipnorm,
                          clipvalue=clipvalue, global_clipnorm=global_clipnorm)
         kind = type(self).__name__
@@ -96,7 +97,7 @@ class AdamW(Adam):
     `exclude_from_weight_decay` keep theirs). Keras names it "adam_w".
     """
 
-    def __init__(self, learning_rate: float = 0.001, weight_decay: float = 0.004,
+    def __init__(self, learning_rate: LearningRate = 0.001, weight_decay: float = 0.004,
                  beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
                  amsgrad: bool = False, clipnorm: float | None = None,
                  clipvalue: float | None = None, global_clipnorm: float | None = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Optimizer, check_number
+from .base import LearningRate, Optimizer, check_number
 
 
 class Adamax(Optimizer):
@@ -21,8 +21,8 @@ class Adamax(Optimizer):
     The bias correction divides (not a folded step size as in Adam).
     """
 
-    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, weight_decay: float | None = None,
+    def __init__(self, learning_rate: LearningRate = 0.001, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-7, weight_decay: float | None = None,
                  clipnorm: float | None = None, clipvalue: float | None = None,
                  global_clipnorm: float | None = None, name: str = "adamax") -> None:
         super().__init__(learning_rate, name, weight_decay=weight_decay, clipnorm=clipnorm,

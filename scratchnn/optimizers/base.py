@@ -9,19 +9,32 @@ Keras's `BaseOptimizer._backend_apply_gradients`:
     4. iterations += 1
 
 Steps 1 and 2 cost nothing when their options are off (None, the defaults).
+
+The learning rate is a float, or a LearningRateSchedule (schedules.py): then the rate of
+a step is `schedule(iterations)` with `iterations` as it stands BEFORE the step, read for
+weight decay and for the update alike (Keras reads it in both places, before it
+increments `iterations`).
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
 from .. import config
 from . import clipping, saved_state
+from .checks import check_bool, check_number  # noqa: F401  (the rules import them from here)
+from .schedules import LearningRateSchedule, serialize as serialize_schedule
 
 Array = np.ndarray
+LearningRate = float | LearningRateSchedule
+
+# Keras 3.15's own words (base_optimizer.py), for a float assigned to a scheduled rate.
+_NOT_SETTABLE = ("This optimizer was created with a `LearningRateSchedule` object as its "
+                 "`learning_rate` constructor argument, hence its learning rate is not "
+                 "settable. If you need the learning rate to be settable, you should "
+                 "instantiate the optimizer with a float `learning_rate` argument.")
 
 
 def keras_cast(value: float, dtype) -> np.ndarray:
@@ -32,35 +45,9 @@ def keras_cast(value: float, dtype) -> np.ndarray:
     return np.asarray(np.float32(value), dtype=dtype)
 
 
-def check_number(owner: str, name: str, value, *, minimum: float | None = None,
-                 maximum: float | None = None, above: float | None = None,
-                 none_ok: bool = False) -> float | None:
-    """`value` as a float, or a ValueError naming `owner`, the argument and the rule:
-    `SGD: momentum must be in [0, 1], got 1.5`."""
-    if value is None and none_ok:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-            or not math.isfinite(float(value)):
-        raise ValueError(f"{owner}: {name} must be a finite number"
-                         f"{' or None' if none_ok else ''}, got {value!r}")
-    if minimum is not None and maximum is not None and not minimum <= value <= maximum:
-        raise ValueError(f"{owner}: {name} must be in [{minimum:g}, {maximum:g}], got {value!r}")
-    if minimum is not None and maximum is None and value < minimum:
-        raise ValueError(f"{owner}: {name} must be >= {minimum:g}, got {value!r}")
-    if above is not None and value <= above:
-        raise ValueError(f"{owner}: {name} must be > {above:g}, got {value!r}")
-    return float(value)
-
-
-def check_bool(owner: str, name: str, value) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{owner}: {name} must be True or False, got {value!r}")
-    return bool(value)
-
-
 class Optimizer:
-    """Base class: learning_rate (assignable, kept in floatx), iterations, apply(), and
-    Keras's options for every optimizer:
+    """Base class: learning_rate (a float, assignable and kept in floatx, or a
+    LearningRateSchedule), iterations, apply(), and Keras's options for every optimizer:
 
         weight_decay     w <- w - (w * weight_decay) * lr before each update (decoupled,
                          as in AdamW; not an L2 penalty on the loss)
@@ -73,13 +60,15 @@ class Optimizer:
     `update_step(g, w, step, scratch, *slots)` for one array of parameters (a single
     weight, or the flat buffer of all of them)."""
 
-    def __init__(self, learning_rate: float, name: str, *, weight_decay: float | None = None,
+    def __init__(self, learning_rate: LearningRate, name: str, *,
+                 weight_decay: float | None = None,
                  clipnorm: float | None = None, clipvalue: float | None = None,
                  global_clipnorm: float | None = None) -> None:
         kind = type(self).__name__
         if not isinstance(name, str) or not name:
             raise ValueError(f"{kind}: name must be a non-empty string, got {name!r}")
         self.name = name
+        self._schedule: LearningRateSchedule | None = None
         self.learning_rate = learning_rate
         self.weight_decay = check_number(kind, "weight_decay", weight_decay, minimum=0,
                                          none_ok=True)
@@ -101,13 +90,31 @@ class Optimizer:
 
     @property
     def learning_rate(self) -> np.floating:
+        """The rate the next step uses: the float (in floatx), or the schedule's value at
+        `iterations` (float32, as Keras computes schedules even under floatx float64)."""
+        if self._schedule is not None:
+            return np.asarray(self._schedule(self.iterations))[()]
         return self._learning_rate
 
     @learning_rate.setter
-    def learning_rate(self, value: float) -> None:
+    def learning_rate(self, value: LearningRate) -> None:
+        if isinstance(value, LearningRateSchedule):
+            self._schedule = value          # Keras lets a schedule replace a float, too
+            return
+        if self._schedule is not None:      # Keras's error, word for word
+            raise TypeError(_NOT_SETTABLE)
+        if callable(value):
+            raise ValueError(f"{type(self).__name__}: a callable learning_rate is not "
+                             "supported by scratchnn; pass a float or a "
+                             "scratchnn.optimizers.schedules.LearningRateSchedule")
         if isinstance(value, bool) or not np.isscalar(value) or not np.isreal(value):
             raise ValueError(f"{type(self).__name__}: learning_rate must be a float, got {value!r}")
         self._learning_rate = np.asarray(value, dtype=config.floatx())[()]
+
+    @property
+    def learning_rate_schedule(self) -> LearningRateSchedule | None:
+        """The schedule the rate follows, or None for a float rate."""
+        return self._schedule
 
     # -- slots -----------------------------------------------------------------------------
     def slot_groups(self) -> list[tuple[str, ...]]:
@@ -292,10 +299,12 @@ class Optimizer:
     # -- state, in Keras's order -------------------------------------------------------------
     @property
     def variables(self) -> list[Array]:
-        """The optimizer's state as Keras lists it: iterations, learning_rate, the slots
-        (a group's slots interleaved per parameter), then any scalar state. Slot entries
-        are live views."""
-        out = [np.asarray(self.iterations, np.int64), np.asarray(self.learning_rate)]
+        """The optimizer's state as Keras lists it: iterations, learning_rate (not with a
+        schedule: Keras then has no learning-rate variable), the slots (a group's slots
+        interleaved per parameter), then any scalar state. Slot entries are live views."""
+        out = [np.asarray(self.iterations, np.int64)]
+        if self._schedule is None:
+            out.append(np.asarray(self.learning_rate))
         if not self.built:                        # no slots before the first step
             return out
         for group in self.slot_groups():
@@ -310,8 +319,11 @@ class Optimizer:
     def get_config(self) -> dict:
         """Keras's keys, in Keras's order (less the options scratchnn lacks: use_ema,
         ema_momentum, ema_overwrite_frequency, loss_scale_factor,
-        gradient_accumulation_steps); subclasses add their own."""
-        return {"name": self.name, "learning_rate": float(self.learning_rate),
+        gradient_accumulation_steps); subclasses add their own. A schedule is written as
+        Keras serializes it: {"module": "keras.optimizers.schedules", "class_name": ...}."""
+        rate = (serialize_schedule(self._schedule) if self._schedule is not None
+                else float(self.learning_rate))
+        return {"name": self.name, "learning_rate": rate,
                 "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
                 "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue}
 

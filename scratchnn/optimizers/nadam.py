@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .adam import update_moments
-from .base import Optimizer, check_number
+from .base import LearningRate, Optimizer, check_number
 
 
 class Nadam(Optimizer):
@@ -33,8 +33,8 @@ class Nadam(Optimizer):
     weights' dtype; in u_product's update beta_1 and 0.96 are Python floats (exact).
     """
 
-    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, weight_decay: float | None = None,
+    def __init__(self, learning_rate: LearningRate = 0.001, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-7, weight_decay: float | None = None,
                  clipnorm: float | None = None, clipvalue: float | None = None,
                  global_clipnorm: float | None = None, name: str = "nadam") -> None:
         super().__init__(learning_rate, name, weight_decay=weight_decay, clipnorm=clipnorm,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Optimizer, check_bool, check_number
+from .base import LearningRate, Optimizer, check_bool, check_number
 
 
 class RMSprop(Optimizer):
@@ -18,7 +18,7 @@ class RMSprop(Optimizer):
     is "rm_sprop" (its automatic snake_case of the class name).
     """
 
-    def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0,
+    def __init__(self, learning_rate: LearningRate = 0.001, rho: float = 0.9, momentum: float = 0.0,
                  epsilon: float = 1e-7, centered: bool = False,
                  weight_decay: float | None = None, clipnorm: float | None = None,
                  clipvalue: float | None = None, global_clipnorm: float | None = None,

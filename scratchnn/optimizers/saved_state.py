@@ -6,8 +6,12 @@ A state is listed as `Optimizer.variables` lists it, as Keras saves it in
     iterations, learning_rate, the slots (a group's slots interleaved per parameter),
     then any scalar state (Nadam's u_product)
 
-A list of just [iterations, learning_rate] is what Keras saves before the first step:
-the slots and scalars then restart from their starting values.
+With a learning-rate schedule there is no learning_rate entry (Keras then has no
+learning-rate variable; measured: its file holds vars/0 = iterations, then the slots).
+
+A list of just the first ones ([iterations, learning_rate], or [iterations] with a
+schedule) is what Keras saves before the first step: the slots and scalars then restart
+from their starting values.
 """
 
 from __future__ import annotations
@@ -17,17 +21,23 @@ import numpy as np
 Array = np.ndarray
 
 
+def head(optimizer) -> list[str]:
+    """The scalars `variables` starts with: iterations, then learning_rate unless the
+    rate is a schedule."""
+    return ["iterations"] + ([] if optimizer.learning_rate_schedule else ["learning_rate"])
+
+
 def expected_shapes(optimizer, shapes: list[tuple]) -> list[tuple]:
     """The shape of every variable of a built `optimizer` for parameters of `shapes`."""
-    expected = [(), ()]
+    expected = [()] * len(head(optimizer))
     for group in optimizer.slot_groups():
         expected += [shapes[i] for i in range(len(shapes)) for _ in group]
     return expected + [()] * len(optimizer.scalar_slots())
 
 
 def set_variables(optimizer, values: list, params: list[Array] | None = None) -> None:
-    """Assign `values` (iterations, learning_rate, then every slot and scalar) to
-    `optimizer`, so training goes on exactly where it stopped.
+    """Assign `values` (iterations, learning_rate unless the rate is a schedule, then
+    every slot and scalar) to `optimizer`, so training goes on exactly where it stopped.
 
     `params` are the live weights the state belongs to (`model.trainable_weights`); an
     optimizer that has not taken a step yet builds its slots for them first. Everything
@@ -40,12 +50,13 @@ def set_variables(optimizer, values: list, params: list[Array] | None = None) ->
         if shapes is not None and given != shapes:
             raise ValueError(f"{kind} was built for parameters {shapes}, got {given}")
         shapes = given
-    if len(values) < 2:
-        raise ValueError(f"{kind}: a saved state starts with iterations and learning_rate; "
+    names = head(optimizer)
+    if len(values) < len(names):
+        raise ValueError(f"{kind}: a saved state starts with {' and '.join(names)}; "
                          f"got {len(values)} values")
     has_state = bool(optimizer.slot_names or optimizer.scalar_slots())
-    with_slots = len(values) > 2 or (shapes is not None and not has_state)
-    expected = [(), ()]
+    with_slots = len(values) > len(names) or (shapes is not None and not has_state)
+    expected = [()] * len(names)
     if with_slots:
         if shapes is None:
             raise ValueError(f"{kind} has no slots yet; pass the parameters (params=...) "
@@ -55,7 +66,7 @@ def set_variables(optimizer, values: list, params: list[Array] | None = None) ->
             scalars = list(optimizer.scalar_slots())
             raise ValueError(
                 f"{kind} keeps {len(expected)} variables for {len(shapes)} parameters "
-                f"(iterations, learning_rate, then the slots {optimizer.slot_names} of each "
+                f"({', '.join(names)}, then the slots {optimizer.slot_names} of each "
                 f"parameter{f', then {scalars}' if scalars else ''}), got {len(values)}")
     for i, (value, shape) in enumerate(zip(values, expected)):
         if value.shape != tuple(shape):
@@ -70,10 +81,11 @@ def set_variables(optimizer, values: list, params: list[Array] | None = None) ->
     if with_slots and optimizer._shapes is None and has_state:
         optimizer.build(list(params))
     optimizer.iterations = int(values[0])
-    optimizer.learning_rate = values[1][()]
+    if "learning_rate" in names:
+        optimizer.learning_rate = values[1][()]
     if optimizer._shapes is None:
         return
-    saved = iter(values[2:]) if with_slots else None
+    saved = iter(values[len(names):]) if with_slots else None
     for group in optimizer.slot_groups():
         lists = [getattr(optimizer, name) for name in group]
         for i in range(len(optimizer._shapes)):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Optimizer, check_bool, check_number, keras_cast
+from .base import LearningRate, Optimizer, check_bool, check_number, keras_cast
 
 
 class SGD(Optimizer):
@@ -17,7 +17,7 @@ class SGD(Optimizer):
     mu is Keras's ops.cast(momentum) (a float32 first: see keras_cast).
     """
 
-    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0,
+    def __init__(self, learning_rate: LearningRate = 0.01, momentum: float = 0.0,
                  nesterov: bool = False, weight_decay: float | None = None,
                  clipnorm: float | None = None, clipvalue: float | None = None,
                  global_clipnorm: float | None = None, name: str = "sgd") -> None:
