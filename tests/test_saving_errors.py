@@ -279,9 +279,10 @@ L2 = {"module": "keras.regularizers", "class_name": "L2", "config": {"l2": 0.01}
     (_optimizer("use_ema", True), "optimizer Adam: option use_ema=True is not supported"),
     (_optimizer("gradient_accumulation_steps", 4),
      "option gradient_accumulation_steps=4 is not supported"),
-    (_optimizer("learning_rate", {"module": "keras.optimizers.schedules",
-                                  "class_name": "ExponentialDecay", "config": {}}),
-     "learning-rate schedule 'ExponentialDecay'"),
+    (_optimizer("learning_rate", {"module": "my_package", "class_name": "WarmupThenDecay",
+                                  "config": {}, "registered_name": "my_package>WarmupThenDecay"}),
+     r"optimizer Adam: the learning-rate schedule is a custom class "
+     r"'my_package>WarmupThenDecay'"),
     (lambda cfg, ls: cfg["compile_config"]["optimizer"].update(class_name="Lion"),
      "optimizer Lion is not supported"),
 ])

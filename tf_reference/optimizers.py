@@ -14,10 +14,8 @@ _TWINS = {snn.optimizers.SGD: keras.optimizers.SGD, snn.optimizers.Adam: keras.o
           snn.optimizers.Adamax: keras.optimizers.Adamax,
           snn.optimizers.Nadam: keras.optimizers.Nadam}
 
-_S = snn.optimizers.schedules
-_SCHEDULE_TWINS = {getattr(_S, name): getattr(keras.optimizers.schedules, name)
-                   for name in ("ExponentialDecay", "PiecewiseConstantDecay", "PolynomialDecay",
-                                "InverseTimeDecay", "CosineDecay", "CosineDecayRestarts")}
+_SCHEDULE_TWINS = {cls: getattr(keras.optimizers.schedules, cls.__name__)
+                   for cls in snn.optimizers.schedules.KERAS_CLASSES}
 
 
 def keras_schedule(schedule: snn.optimizers.schedules.LearningRateSchedule):

@@ -352,9 +352,9 @@ class CosineDecayRestarts(LearningRateSchedule):
 
 
 # -- serialized form, as Keras writes it in an optimizer's config -------------------------
-_CLASSES = [ExponentialDecay, PiecewiseConstantDecay, PolynomialDecay, InverseTimeDecay,
-            CosineDecay, CosineDecayRestarts]
-_BY_NAME = {cls.__name__: cls for cls in _CLASSES}
+KERAS_CLASSES = (ExponentialDecay, PiecewiseConstantDecay, PolynomialDecay,
+                 InverseTimeDecay, CosineDecay, CosineDecayRestarts)   # all six of Keras 3.15's
+_BY_NAME = {cls.__name__: cls for cls in KERAS_CLASSES}
 
 
 def serialize(schedule: LearningRateSchedule) -> dict:
@@ -363,7 +363,7 @@ def serialize(schedule: LearningRateSchedule) -> dict:
     subclass: its own module, registered_name its class name)."""
     if not isinstance(schedule, LearningRateSchedule):
         raise TypeError(f"schedules.serialize expects a LearningRateSchedule, got {schedule!r}")
-    return keras_objects.serialize(schedule, LearningRateSchedule, _CLASSES,
+    return keras_objects.serialize(schedule, LearningRateSchedule, list(KERAS_CLASSES),
                                    "keras.optimizers.schedules", "schedule")
 
 

@@ -11,12 +11,20 @@ settings (as a tutorial's `loss="binary_crossentropy"` is), else as a Keras obje
 Metrics are written as given to compile: names as names, metric objects as objects.
 
 The optimizer's base options (weight_decay, clipnorm, global_clipnorm, clipvalue) travel
-both ways. What Keras cannot represent (a user's own loss function or metric, a
-subclassed optimizer) is left out with a warning: the model still saves, and Keras
-loads it uncompiled or without that metric. Reading refuses, by name, whatever
-scratchnn lacks (another optimizer, a learning-rate schedule, EMA, loss scaling,
-gradient accumulation, a loss scratchnn does not have, several outputs' losses or
-weighted metrics).
+both ways, and so does a learning-rate schedule, written as Keras serializes it in the
+optimizer's config:
+
+    "learning_rate": {"module": "keras.optimizers.schedules", "class_name": "CosineDecay",
+                      "config": {"initial_learning_rate": 0.1, "decay_steps": 1000, ...},
+                      "registered_name": None}
+
+(the schedule reads the optimizer's `iterations`, saved with its state, so training
+resumes at the same rate). What Keras cannot represent (a user's own loss function or
+metric, a subclassed optimizer or schedule) is left out with a warning: the model still
+saves, and Keras loads it uncompiled or without that metric. Reading refuses, by name,
+whatever scratchnn lacks (another optimizer, a user's own schedule class, EMA, loss
+scaling, gradient accumulation, a loss scratchnn does not have, several outputs' losses
+or weighted metrics).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import warnings
 import numpy as np
 
 from .. import losses, metrics as metrics_module, optimizers
+from ..optimizers import schedules
 from .state import InvalidFile
 
 # Options every Keras 3.15 optimizer takes, in its config's order: the first four are
@@ -64,10 +73,13 @@ def _warn(model, what: str, consequence: str) -> None:
 
 # -- writing --------------------------------------------------------------------------------
 def optimizer_to_keras(opt) -> dict | None:
-    if type(opt) not in _OPTIMIZER_KEYS:
+    schedule = getattr(opt, "learning_rate_schedule", None)
+    if type(opt) not in _OPTIMIZER_KEYS or (schedule is not None
+                                             and type(schedule) not in schedules.KERAS_CLASSES):
         return None
     class_name, keys = _OPTIMIZER_KEYS[type(opt)]
-    cfg = {"name": opt.name, "learning_rate": float(opt.learning_rate)}
+    rate = schedules.serialize(schedule) if schedule is not None else float(opt.learning_rate)
+    cfg = {"name": opt.name, "learning_rate": rate}
     cfg.update({key: getattr(opt, key) for key in _OPTIMIZER_OPTIONS})
     cfg.update(_OPTIMIZER_BASE)
     cfg.update({key: getattr(opt, key) for key in keys})
@@ -105,8 +117,12 @@ def compile_config(model) -> dict:
         return {}
     optimizer, loss = optimizer_to_keras(model.optimizer), loss_to_keras(model.loss)
     if optimizer is None or loss is None:
-        what = (f"optimizer {type(model.optimizer).__name__}" if optimizer is None
-                else f"loss {model.loss!r}")
+        what = f"loss {model.loss!r}"
+        if optimizer is None:
+            what = f"optimizer {type(model.optimizer).__name__}"
+            if type(model.optimizer) in _OPTIMIZER_KEYS:      # then its schedule is a user's
+                what += (" with learning-rate schedule "
+                         f"{type(model.optimizer.learning_rate_schedule).__name__}")
         _warn(model, what, "the file records the model uncompiled (weights and optimizer "
                            "state are still saved)")
         return {}
@@ -157,8 +173,7 @@ def optimizer_from_keras(entry, fail):
     what = f"optimizer {class_name}"
     lr = cfg.pop("learning_rate", None)
     if isinstance(lr, dict):
-        raise fail(f"{what}: learning-rate schedule {lr.get('class_name')!r} is not supported "
-                   "by scratchnn (a LearningRateScheduler callback does the same job)")
+        lr = schedule_from_keras(lr, what, fail)
     kwargs = {key: cfg.pop(key) for key in (*_OPTIMIZER_KEYS[cls][1], *_OPTIMIZER_OPTIONS)
               if key in cfg}
     if lr is not None:
@@ -173,6 +188,24 @@ def optimizer_from_keras(entry, fail):
     except (ValueError, TypeError) as err:
         raise fail(f"{what}: {err}") from None
     return opt
+
+
+def schedule_from_keras(entry: dict, what: str, fail) -> schedules.LearningRateSchedule:
+    """A learning-rate schedule from its serialized form in an optimizer's config: one of
+    Keras's own (module keras.optimizers.schedules); a user's class is refused by name."""
+    class_name, cfg = _class_and_config(entry, f"{what}: the learning-rate schedule", fail)
+    known = [cls.__name__ for cls in schedules.KERAS_CLASSES]
+    if entry.get("module", "keras.optimizers.schedules") != "keras.optimizers.schedules":
+        raise fail(f"{what}: learning-rate schedule {class_name!r} from module "
+                   f"{entry.get('module')!r} is a custom class, not supported by scratchnn "
+                   f"(it has Keras's {known})")
+    if class_name not in known:
+        raise fail(f"{what}: learning-rate schedule {class_name!r} is not supported by "
+                   f"scratchnn (it has {known})")
+    try:
+        return schedules.deserialize({"class_name": class_name, "config": cfg})
+    except (ValueError, TypeError) as err:
+        raise fail(f"{what}: learning-rate schedule {class_name}: {err}") from None
 
 
 def loss_from_keras(entry, fail):
