@@ -46,10 +46,8 @@ def _data(n, seed):
 TRAIN, VALIDATION = _data(72, 0), _data(40, 1)
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def _fit_both(folder):
     """Both engines' History, final weights and CSVLogger bytes for the same fit."""
-    folder = tmp_path_factory.mktemp("history_bits")
     paths = {module: folder / f"{module.__name__}.csv" for module in (snn, keras)}
 
     def callbacks(module):
@@ -63,6 +61,11 @@ def run(tmp_path_factory):
         snn_callbacks=callbacks(snn), keras_callbacks=callbacks(keras))
     files = {module: path.read_bytes() for module, path in paths.items()}
     return ours, theirs, model.get_weights(), twin.get_weights(), files
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return _fit_both(tmp_path_factory.mktemp("history_bits"))
 
 
 # -- the same run in exact arithmetic -------------------------------------------------------
@@ -146,6 +149,14 @@ def test_history_dicts_are_equal(run):
     ours, theirs, *_ = run
     assert ours == theirs
     assert ours == _history(_keras_means)
+
+
+def test_in_float64_history_holds_float64_means(float64, tmp_path):
+    """floatx float64: the metrics' totals are float64 in both engines, and History
+    holds the exact means rounded once to float64."""
+    ours, theirs, _, _, files = _fit_both(tmp_path)
+    assert ours == theirs == _history(_float64_means)
+    assert files[snn] == files[keras]
 
 
 def test_float64_totals_would_not_give_keras_history(run):
