@@ -18,3 +18,14 @@ from .model import Sequential
 __version__ = "0.1.0"
 __all__ = ["Sequential", "Input", "activations", "callbacks", "config", "initializers", "layers",
            "losses", "metrics", "models", "optimizers", "saving", "datasets", "utils"]
+
+
+def __getattr__(name: str):
+    """`snn.plots` right after `import scratchnn as snn`, without importing the figures'
+    modules (and matplotlib with them) at import time: the subpackage is imported on
+    first access. scratchnn.plots itself imports matplotlib only when a figure is drawn."""
+    if name == "plots":
+        import importlib
+
+        return importlib.import_module(".plots", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
