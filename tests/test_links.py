@@ -32,9 +32,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 FENCE = re.compile(r"^( {0,3})(```|~~~).*?^\1\2[^\n]*$", re.S | re.M)
-CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.S)
-INLINE_LINK = re.compile(r"!?\[((?:[^\[\]]|\[[^\]]*\])*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
-REFERENCE_DEF = re.compile(r"^ {0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)", re.M)
+CODE_SPAN = re.compile(r"(`+)((?:(?!\n[ \t]*\n).)+?)\1", re.S)   # within a paragraph
+INLINE_LINK = re.compile(r"!?\[((?:[^\[\]]|\[[^\]]*\])*)\]"          # [text], nested [..] ok
+                         r"\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")  # (target "title")
+REFERENCE_DEF = re.compile(r"^ {0,3}\[(?!\^)[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)", re.M)  # no [^1]:
 HTML_LINK = re.compile(r"<(?:a|img)\b[^>]*?\b(?:href|src)=[\"']([^\"']+)[\"']", re.I)
 HTML_ANCHOR = re.compile(r"<a\b[^>]*?\b(?:id|name)=[\"']([^\"']+)[\"']", re.I)
 HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$", re.M)
@@ -220,6 +221,7 @@ def test_the_checker_catches_broken_links_and_anchors(tmp_path):
     assert github_anchor("Dense: y = x W + b") == "dense-y--x-w--b"
     assert github_anchor("`snn.plots` and [the tour](x.md)") == "snnplots-and-the-tour"
     assert anchors("# A\n## A\n") == {"a", "a-1"}
+    assert links("a ` stray backtick\n\n[g](kept.md) `b`") == [("g", "kept.md")]
 
 
 # -- what the README tells a learner to type ---------------------------------------------------
