@@ -11,7 +11,14 @@ from .base import Callback
 
 class LearningRateScheduler(Callback):
     """At the start of every epoch (epoch 0 too): lr = schedule(epoch, lr), or
-    schedule(epoch) for one-argument schedules. Logs the rate as "learning_rate"."""
+    schedule(epoch) for one-argument schedules. Logs the rate as "learning_rate".
+
+    The rate moves once per epoch. For a rate that moves every step, give the optimizer
+    a learning-rate schedule instead (optimizers.schedules): the two do not mix. As in
+    Keras 3.15, with such an optimizer the callback fails at the start of the first
+    epoch, when it assigns its float: the optimizer's TypeError ("This optimizer was
+    created with a `LearningRateSchedule` object as its `learning_rate` constructor
+    argument, hence its learning rate is not settable. ..."), before any step."""
 
     def __init__(self, schedule: Callable, verbose: int = 0) -> None:
         super().__init__()

@@ -53,6 +53,13 @@ class ReduceLROnPlateau(MonitorCallback):
 
         Epoch 5: ReduceLROnPlateau reducing learning rate to 0.004999999888241291.
 
+    With an optimizer whose learning_rate is a schedule (optimizers.schedules), as in
+    Keras 3.15: step 1 logs the schedule's rate for the next step (its value at the
+    optimizer's `iterations`), and the first reduction raises the optimizer's TypeError
+    ("This optimizer was created with a `LearningRateSchedule` object as its
+    `learning_rate` constructor argument, hence its learning rate is not settable. ...")
+    at that epoch's end, after the epochs before it trained normally.
+
     monitor: a key of the epoch logs ("val_loss", "loss", "val_accuracy", ...).
     factor: new_lr = lr * factor; 0 <= factor < 1 (Keras refuses factor >= 1.0).
     patience: epochs with no improvement after which the rate is reduced.
