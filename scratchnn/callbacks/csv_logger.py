@@ -8,6 +8,11 @@ gives, byte for byte as Keras 3.15 writes it (`\\r\\n` line ends, Python's float
     epoch,accuracy,loss,val_accuracy,val_loss
     0,0.8666666746139526,0.3547215759754181,1.0,0.2990107834339142
     1,...
+
+In fit the values are the epoch logs, Keras's float32 metric results made Python floats
+(scratchnn.metrics keeps Keras's float32 totals), so both engines write the same bytes
+whenever their batches' losses and predictions agree bit for bit
+(parity_tests/test_history_bits.py runs such a fit).
 """
 
 from __future__ import annotations
