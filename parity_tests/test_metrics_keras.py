@@ -241,3 +241,21 @@ def test_metric_dtype_float64_in_float32_floatx():
     rng = np.random.default_rng(10)
     _compare(M.BinaryAccuracy(dtype="float64"), keras.metrics.BinaryAccuracy(dtype="float64"),
              _binary_calls(rng, "float32", "vector", 3))
+
+
+# -- identifiers ----------------------------------------------------------------------------
+def test_keras_metric_names_are_keras_metrics_get_names():
+    """check_identifier tells 'a Keras metric scratchnn lacks' from 'unknown' with the
+    names Keras 3.15's metrics.get knows (ALL_OBJECTS_DICT)."""
+    from keras.src.metrics import ALL_OBJECTS_DICT
+
+    assert M.KERAS_METRIC_NAMES == set(ALL_OBJECTS_DICT)
+
+
+def test_every_supported_name_is_the_same_class_in_keras():
+    """'MSE', 'mae', 'BinaryAccuracy', ...: compile(metrics=[name]) makes the same
+    metric class in both engines, named `name` (Keras's compile_utils.get_metric)."""
+    for name in M._BY_NAME:
+        ours = M.resolve(name, np.zeros((4, 1)), np.zeros((4, 1)))
+        theirs = keras.metrics.get(name)
+        assert type(ours).__name__ == type(theirs).__name__ and ours.name == name, name
