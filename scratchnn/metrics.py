@@ -9,7 +9,7 @@ Every metric here is a weighted mean of per-sample values, accumulated by
 As in Keras, `total` and `count` are scalars of the metric's dtype (floatx, float32 by
 default), every addition rounds to that dtype, and `result()` divides in it. So
 History, the progress bar and CSVLogger get float32 numbers made Python floats: fit's
-loss after batches of 32, 32 and 6 with losses 0.7, 0.3, 0.1 is
+loss after batches of 32, 32 and 6 with (float32) losses 0.7, 0.3, 0.1 is
 
     total = fl(fl(fl(0.7 * 32) + fl(0.3 * 32)) + fl(0.1 * 6)) = 32.6 (float32),
     result = fl(32.6 / 70) = 0.4657142758369446   (in float64 arithmetic: 0.46571428571...)
@@ -254,7 +254,7 @@ class MeanSquaredError(MeanMetricWrapper):
 
 
 # -- identifiers --------------------------------------------------------------------------
-_BY_NAME: dict[str, Callable[[], Metric]] = {
+_BY_NAME: dict[str, type[Metric]] = {
     "binary_accuracy": BinaryAccuracy, "BinaryAccuracy": BinaryAccuracy,
     "categorical_accuracy": CategoricalAccuracy, "CategoricalAccuracy": CategoricalAccuracy,
     "sparse_categorical_accuracy": SparseCategoricalAccuracy,
