@@ -128,3 +128,88 @@ def _identifiers(given) -> list:
 
 def _prefixed(prefix: str | None, name: str) -> str:
     return name if prefix is None else f"{prefix}_{name}"
+
+
+class CompileLoss:
+    """compile()'s loss for a model with several outputs (Keras's CompileLoss).
+
+    `loss` is one loss for every output, a list with one per output (None: that output has
+    no loss), or a dict keyed by output name covering every output; `loss_weights` a list or
+    dict alike. The model's loss is
+
+        L = sum_k w_k * L_k        (float32 adds, left to right, as Keras's Python sum)
+
+    and its gradient at output k is w_k * dL_k/d(output k). Each L_k is also logged,
+    UNweighted, as `<output>_loss` when two or more outputs have a loss."""
+
+    def __init__(self, loss, loss_weights, output_names: list[str], where: str) -> None:
+        from . import losses as losses_module
+
+        n = len(output_names)
+        self.output_names = output_names
+        if isinstance(loss, dict):
+            if set(loss) != set(output_names):
+                raise ValueError(f"{where}: Expected keys {output_names} in loss dict, but "
+                                 f"found loss.keys()={list(loss.keys())}")
+            per_output = [loss[name] for name in output_names]
+        elif isinstance(loss, (list, tuple)):
+            if len(loss) != n:
+                raise ValueError(f"{where}: loss must have one entry per output ({n}: "
+                                 f"{output_names}), got {len(loss)}")
+            per_output = list(loss)
+        else:
+            per_output = [loss] * n
+        self.losses = [None if entry is None else losses_module.get(entry)
+                       for entry in per_output]
+        if all(entry is None for entry in self.losses):
+            raise ValueError(f"{where} needs a loss for at least one output")
+        self.weights = _per_output_weights(loss_weights, output_names, per_output, where)
+        self.active = [k for k, entry in enumerate(self.losses) if entry is not None]
+
+    @property
+    def logs_each(self) -> bool:
+        """Keras logs `<output>_loss` only when two or more outputs have a loss."""
+        return len(self.active) > 1
+
+    def __call__(self, y_trues: list, y_preds: list, sample_weights: list, logits: list,
+                 need_grad: bool = True) -> tuple[float, list[float], list]:
+        """(L, [L_k for the outputs with a loss], [dL/d(output k) or dL/dz_k or None])."""
+        values, grads = [], [None] * len(y_preds)
+        total = None
+        for k in self.active:
+            value, grad = self.losses[k].value_and_grad(
+                y_trues[k], y_preds[k], sample_weights[k], logits=logits[k], need_grad=need_grad)
+            dtype = np.asarray(y_preds[k]).dtype
+            values.append(value)
+            weighted = dtype.type(value)
+            if self.weights[k] is not None:
+                weight = np.asarray(self.weights[k], dtype)
+                weighted = weighted * weight
+                if grad is not None:
+                    grad = grad * weight
+            grads[k] = grad
+            total = weighted if total is None else total + weighted
+        return float(total), values, grads
+
+
+def _per_output_weights(loss_weights, output_names, per_output, where) -> list:
+    n = len(output_names)
+    if loss_weights is None:
+        return [None] * n
+    if isinstance(loss_weights, dict):
+        if not set(loss_weights) <= set(output_names):
+            raise ValueError(f"{where}: loss_weights keys {sorted(loss_weights)} are not output "
+                             f"names {output_names}")
+        weights = [loss_weights.get(name) for name in output_names]
+    elif isinstance(loss_weights, (list, tuple)):
+        if len(loss_weights) != n:
+            raise ValueError(f"{where}: `loss_weights` must match the number of losses, got "
+                             f"{n} losses and {len(loss_weights)} weights.")
+        weights = list(loss_weights)
+    else:
+        weights = [loss_weights] * n
+    for weight in weights:
+        if weight is not None and (isinstance(weight, bool)
+                                   or not isinstance(weight, (int, float, np.number))):
+            raise ValueError(f"{where}: each loss weight must be a number, got {weight!r}")
+    return [None if entry is None else weight for weight, entry in zip(weights, per_output)]

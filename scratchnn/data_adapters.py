@@ -90,13 +90,28 @@ def class_weights_for(y, class_weight: dict, where: str) -> Array:
 
 
 # -- the three kinds of data -------------------------------------------------------------
+def take(data, rows):
+    """Rows of an array, or of every array in a list (a model with several inputs or
+    outputs gets its data as lists, in model.inputs / model.outputs order)."""
+    if data is None:
+        return None
+    if isinstance(data, list):
+        return [None if a is None else a[rows] for a in data]
+    return data[rows]
+
+
+def n_samples(data) -> int:
+    """The number of samples (rows) of an array or of the first array of a list."""
+    return len(data[0] if isinstance(data, list) else data)
+
+
 class ArrayData:
     """Arrays (already checked by the caller), cut into batches of `batch_size` rows."""
 
     def __init__(self, x, y, sample_weight, batch_size: int, shuffle: bool) -> None:
         self.x, self.y, self.sample_weight = x, y, sample_weight
         self.batch_size, self.shuffle = batch_size, shuffle
-        self.n = len(x)
+        self.n = n_samples(x)
         self.num_batches = math.ceil(self.n / batch_size)
         self.order: Array | None = None         # the sample order of the current pass
 
@@ -112,7 +127,7 @@ class ArrayData:
         for start in range(0, self.n, size):
             # In order (shuffle=False) a batch is a slice, a view of x: nothing copied.
             rows = self.order[start:start + size] if self.shuffle else slice(start, start + size)
-            yield x[rows], None if y is None else y[rows], None if w is None else w[rows]
+            yield take(x, rows), take(y, rows), take(w, rows)
 
     def on_epoch_begin(self) -> None: pass
     def on_epoch_end(self) -> None: pass

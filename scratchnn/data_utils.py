@@ -96,33 +96,91 @@ def _batched(array: Array, name: str, where: str) -> Array:
     return array
 
 
-def check_inputs(model, x, where: str, name: str = "x", allow_empty: bool = False) -> Array:
-    """x as a floatx array that fits `model`'s input (building an unbuilt model from it)."""
-    x = _batched(as_numeric_array(x, name, where), name, where)
-    if len(x) == 0 and not allow_empty:
-        raise ValueError(f"{where}: {name} holds no samples (shape {x.shape})")
-    if 0 in x.shape[1:]:
-        raise ValueError(f"{where}: {name} has a dimension of size 0 (shape {x.shape}); each "
-                         "sample needs at least one value")
+def _input_shapes(model) -> list:
+    """The per-input shapes a built model expects: [input_shape] for a Sequential, one per
+    input for a graph (model.inputs)."""
+    if getattr(model, "inputs", None) and hasattr(model, "nodes"):
+        return [t.shape for t in model.inputs]
+    return [model.input_shape]
+
+
+def split_structure(model, data, what: str, where: str, names: list[str] | None,
+                    keys: list[str] | None = None) -> list:
+    """A model's inputs (or targets) as a flat list in model order: a list/tuple in that
+    order, a dict keyed by `keys` (input or output names), or one array for one entry."""
+    count = len(names)
+    keys = keys or names
+    if isinstance(data, dict):
+        missing = [k for k in keys if k not in data]
+        if missing:
+            raise ValueError(f'{where}: Missing data for {what} "{missing[0]}". You passed a '
+                             f"data dictionary with keys {list(data)}. Expected the following "
+                             f"keys: {keys}")
+        return [data[k] for k in keys]
+    if isinstance(data, (list, tuple)) and count > 1:
+        if len(data) != count:
+            raise ValueError(f"{where}: {model._describe()} expects {count} {what}s "
+                             f"({keys}), but it received {len(data)} arrays. Pass one per "
+                             f"{what}, in order, or a dict keyed by {what} name")
+        return list(data)
+    if count > 1:
+        raise ValueError(f"{where}: {model._describe()} has {count} {what}s ({keys}): pass a "
+                         f"list of {count} arrays or a dict keyed by {what} name, got "
+                         f"{type(data).__name__}")
+    return [data]
+
+
+def check_inputs(model, x, where: str, name: str = "x", allow_empty: bool = False):
+    """x as floatx array(s) that fit `model`'s input(s) (building an unbuilt model from it).
+    A model with several inputs takes a list in model.inputs order or a dict keyed by the
+    inputs' names, and gets a list back."""
+    multi = hasattr(model, "nodes") and (len(model.inputs) > 1 or isinstance(x, dict))
+    names = [t.history.layer.name for t in model.inputs] if multi else [name]
+    xs = split_structure(model, x, "input", where, names) if multi else [x]
+    labels = [f"{name}[{n!r}]" for n in names] if multi and len(names) > 1 else [name]
+    arrays = []
+    for array, label in zip(xs, labels):
+        array = _batched(as_numeric_array(array, label, where), label, where)
+        if len(array) == 0 and not allow_empty:
+            raise ValueError(f"{where}: {label} holds no samples (shape {array.shape})")
+        if 0 in array.shape[1:]:
+            raise ValueError(f"{where}: {label} has a dimension of size 0 (shape "
+                             f"{array.shape}); each sample needs at least one value")
+        arrays.append(array)
+    _same_count(arrays, labels, where)
     if model.built:
-        expected = model.input_shape
-        if x.ndim != len(expected) or any(e is not None and e != s
-                                          for e, s in zip(expected[1:], x.shape[1:])):
-            what = (f"with last dimension {expected[-1]} (input shape {_fmt(expected)})"
-                    if x.ndim == len(expected) and x.shape[1:-1] == tuple(expected[1:-1])
-                    else f"of shape {_fmt(expected)} (N samples of shape {_fmt(expected[1:])})")
-            raise ValueError(f"{where}: {name} has shape {x.shape}, but Sequential "
-                             f"'{model.name}' expects inputs {what}")
-    return model._as_input(x)             # cast to floatx; builds the model if needed
+        for array, label, expected in zip(arrays, labels, _input_shapes(model)):
+            _check_shape(model, array, label, expected, where)
+    return model._as_input(arrays if multi and len(arrays) > 1 else arrays[0])
+
+
+def _check_shape(model, x: Array, name: str, expected: tuple, where: str) -> None:
+    if x.ndim != len(expected) or any(e is not None and e != s
+                                      for e, s in zip(expected[1:], x.shape[1:])):
+        what = (f"with last dimension {expected[-1]} (input shape {_fmt(expected)})"
+                if x.ndim == len(expected) and x.shape[1:-1] == tuple(expected[1:-1])
+                else f"of shape {_fmt(expected)} (N samples of shape {_fmt(expected[1:])})")
+        raise ValueError(f"{where}: {name} has shape {x.shape}, but {model._describe()} "
+                         f"expects inputs {what}")
+
+
+def _same_count(arrays: list, labels: list[str], where: str) -> None:
+    sizes = [len(a) for a in arrays]
+    if len(set(sizes)) > 1:
+        raise ValueError(f"{where}: Data cardinality is ambiguous. Make sure all arrays "
+                         f"contain the same number of samples. "
+                         + ", ".join(f"{label}: {size}" for label, size in zip(labels, sizes)))
 
 
 def check_targets(model, y: Array, sample_weight: Array | None, n: int, where: str,
-                  prefix: str = "") -> None:
+                  prefix: str = "", loss=None, output: tuple | None = None) -> None:
     """y against the model's output and loss; sample_weight against the per-sample loss."""
-    loss, output = model.loss, model.output_shape
+    loss = model.loss if loss is None else loss
+    output = model.output_shape if output is None else output
     # The loss aligns y with a prediction of the output's shape (a zero-cost broadcast
     # view: only shapes and labels matter here), exactly as it will during training.
-    y_pred = np.broadcast_to(np.asarray(0.5, config.floatx()), (n, *output[1:]))
+    y_pred = np.broadcast_to(np.asarray(0.5, config.floatx()),
+                             (n, *(1 if d is None else d for d in output[1:])))
     if isinstance(loss, losses.SparseCategoricalCrossentropy) and not np.all(np.isfinite(y)):
         raise ValueError(f"{where}: {prefix}y holds NaN or inf, but "
                          f"{type(loss).__name__} needs integer class labels")
@@ -139,31 +197,45 @@ def check_targets(model, y: Array, sample_weight: Array | None, n: int, where: s
                              f"{sample_weight.shape}")
 
 
-def check_data(x, y, sample_weight, where: str, model=None,
-               prefix: str = "") -> tuple[Array, Array, Array | None]:
+def check_data(x, y, sample_weight, where: str, model=None, prefix: str = ""):
     """x, y (and sample_weight) as arrays with the same number of samples; with a
-    compiled `model`, also checked against its input, output and loss (x then comes
-    back cast to floatx). `prefix` names the source in messages ("validation_data's ")."""
+    compiled `model`, also checked against its input(s), output(s) and loss(es) (x then
+    comes back cast to floatx). `prefix` names the source in messages ("validation_data's
+    "). A model with several outputs takes y (and sample_weight, or one array for all) as a
+    list in output order or a dict keyed by output name, and gets lists back."""
     if x is None or y is None:
         raise ValueError(f"{where} needs both x and y (got {prefix}x={type(x).__name__}, "
                          f"{prefix}y={type(y).__name__})")
-    x = _batched(as_numeric_array(x, prefix + "x", where), prefix + "x", where)
+    if model is not None and getattr(model, "is_multi_output", False):
+        return model.check_multi_output_data(x, y, sample_weight, where, prefix)
+    multi_in = model is not None and hasattr(model, "nodes") and (
+        len(model.inputs) > 1 or isinstance(x, dict))
+    if not multi_in:
+        x = _batched(as_numeric_array(x, prefix + "x", where), prefix + "x", where)
     y = _batched(as_numeric_array(y, prefix + "y", where), prefix + "y", where)
-    if len(x) != len(y):
+    n = len(x[0] if multi_in and isinstance(x, (list, tuple)) else x) if not isinstance(
+        x, dict) else len(next(iter(x.values())))
+    if n != len(y):
         raise ValueError(f"{where}: {prefix}x and {prefix}y must have the same number of "
-                         f"samples, got {len(x)} and {len(y)}")
-    if len(x) == 0:
-        raise ValueError(f"{where}: got no samples ({prefix}x has shape {x.shape})")
-    if sample_weight is not None:
-        sample_weight = _batched(as_numeric_array(sample_weight, prefix + "sample_weight",
-                                                  where), prefix + "sample_weight", where)
-        if len(sample_weight) != len(x):
-            raise ValueError(f"{where}: {prefix}sample_weight has {len(sample_weight)} entries "
-                             f"for {len(x)} samples")
+                         f"samples, got {n} and {len(y)}")
+    if n == 0:
+        raise ValueError(f"{where}: got no samples ({prefix}x holds none)")
+    sample_weight = check_sample_weight(sample_weight, n, where, prefix)
     if model is not None:
         x = check_inputs(model, x, where, prefix + "x")
-        check_targets(model, y, sample_weight, len(x), where, prefix)
+        check_targets(model, y, sample_weight, n, where, prefix)
     return x, y, sample_weight
+
+
+def check_sample_weight(sample_weight, n: int, where: str, prefix: str = "",
+                        name: str = "sample_weight"):
+    if sample_weight is None:
+        return None
+    label = prefix + name
+    sample_weight = _batched(as_numeric_array(sample_weight, label, where), label, where)
+    if len(sample_weight) != n:
+        raise ValueError(f"{where}: {label} has {len(sample_weight)} entries for {n} samples")
+    return sample_weight
 
 
 def unpack_validation(data) -> tuple:

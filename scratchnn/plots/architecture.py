@@ -8,6 +8,12 @@ Like Keras, a Sequential model's input layer is not drawn.
 Layout: every text is measured first (in points, at 72 dpi, where one pixel is one
 point), the boxes are sized around their text, and the figure is made exactly as
 large as the column (or row, rankdir="LR") of boxes, in a data space of points.
+
+A Functional model (snn.Model) is drawn as its graph: one box per layer, InputLayers
+included, a shared layer once; one arrow from producer to consumer for every call (drawn
+once when repeated), as Keras draws it. Boxes go in ranks: a layer sits one rank below the
+lowest of the layers that feed it; arrows that skip ranks (a residual connection) curve
+around the boxes in between.
 """
 
 from __future__ import annotations
@@ -39,6 +45,17 @@ def _width(segments: Segments, size: float) -> float:
     return total
 
 
+def _graph_shape(layer, which: str) -> str:
+    """A graph layer's first call's input or output shape ("[...]" for a merge layer's
+    list of inputs), as Keras's `layer.input` / `layer.output`."""
+    from ..nodes import inbound_nodes
+    node = inbound_nodes(layer)[0]
+    if which == "output":
+        return str(tuple(node.output.shape))
+    shapes = [str(tuple(t.shape)) for t in node.inputs]
+    return "[" + ", ".join(shapes) + "]" if node.merge else shapes[0]
+
+
 def _shape(layer, which: str) -> str:
     """"(None, 26, 26, 32)": a scratchnn layer's input_shape/output_shape, or a Keras
     layer's `layer.input.shape` / `layer.output.shape`; "?" if unknown."""
@@ -67,9 +84,12 @@ def _box(layer, show_shapes: bool, show_dtype: bool, show_layer_names: bool,
     activation = _activation_name(layer) if show_layer_activations else None
     cells: list[tuple[Segments, str, str]] = []       # (segments, background, text colour)
     if show_shapes:
-        cells.append(([("Input shape: ", False), (_shape(layer, "input"), True)], "white", "black"))
-        cells.append(([("Output shape: ", False), (_shape(layer, "output"), True)], "white",
-                      "black"))
+        from ..nodes import inbound_nodes, is_input_layer
+        graph = bool(inbound_nodes(layer)) if hasattr(layer, "params") else False
+        shape = functools.partial(_graph_shape if graph else _shape, layer)
+        if not (graph and is_input_layer(layer)):          # Keras: an Input shows its output
+            cells.append(([("Input shape: ", False), (shape("input"), True)], "white", "black"))
+        cells.append(([("Output shape: ", False), (shape("output"), True)], "white", "black"))
     if show_dtype:
         dtype = str(getattr(layer, "dtype", None) or config.floatx())
         cells.append(([("Output dtype: ", False), (dtype, True)], "white", "black"))
@@ -135,6 +155,9 @@ def plot_model(model, to_file: str | os.PathLike | None = "model.png", show_shap
                          "layer input_shape=..., start with Input(shape), or call it on data")
     boxes = [_box(layer, show_shapes, show_dtype, show_layer_names, show_layer_activations,
                   show_trainable) for layer in layers]
+    if getattr(model, "nodes", None) is not None:        # a Functional model: its graph
+        fig = _draw_graph(model, layers, boxes, rankdir == "TB")
+        return save_figure(fig, to_file, dpi=dpi)
     vertical = rankdir == "TB"
     if vertical:
         width = max(b["width"] for b in boxes) + 2 * MARGIN
@@ -165,3 +188,62 @@ def plot_model(model, to_file: str | os.PathLike | None = "model.png", show_shap
                 arrowstyle="-|>", color="black", linewidth=2, mutation_scale=14,
                 shrinkA=0, shrinkB=0))
     return save_figure(fig, to_file, dpi=dpi)
+
+
+def _draw_graph(model, layers: list, boxes: list[dict], vertical: bool):
+    """A Functional model: boxes in ranks, an arrow for every (producer, consumer) pair."""
+    from matplotlib.patches import FancyArrowPatch
+
+    index = {id(layer): i for i, layer in enumerate(layers)}
+    edges = []
+    for node in model.nodes:
+        for tensor in node.inputs:
+            edge = (index[id(tensor.history.layer)], index[id(node.layer)])
+            if edge not in edges:
+                edges.append(edge)
+    rank = [0] * len(layers)
+    for _ in layers:                                 # longest path from the inputs
+        for a, b in edges:
+            rank[b] = max(rank[b], rank[a] + 1)
+    levels: list[list[int]] = [[] for _ in range(max(rank) + 1)]
+    for i in range(len(layers)):
+        levels[rank[i]].append(i)
+    along = (lambda b: b["height"]) if vertical else (lambda b: b["width"])
+    across = (lambda b: b["width"]) if vertical else (lambda b: b["height"])
+    depth = [max(along(boxes[i]) for i in level) for level in levels]
+    breadth = [sum(across(boxes[i]) for i in level) + GAP * (len(level) - 1) for level in levels]
+    size_along = sum(depth) + 2 * GAP * (len(levels) - 1) + 2 * MARGIN
+    size_across = max(breadth) + 2 * MARGIN
+    width, height = (size_across, size_along) if vertical else (size_along, size_across)
+    fig = pyplot().figure(figsize=(width / 72, height / 72))
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, width)
+    ax.set_ylim(0, height)
+    ax.set_axis_off()
+    places = {}                                      # box index -> (left, top)
+    edge_along = MARGIN
+    for level, level_depth, level_breadth in zip(levels, depth, breadth):
+        edge_across = (size_across - level_breadth) / 2
+        for i in level:
+            box = boxes[i]
+            if vertical:
+                places[i] = (edge_across, height - edge_along)
+            else:
+                places[i] = (edge_along, (height + size_across) / 2 - edge_across)
+            edge_across += across(box) + GAP
+        edge_along += level_depth + 2 * GAP
+    for i, (left, top) in places.items():
+        _draw_box(ax, boxes[i], left, top)
+    for a, b in edges:
+        (la, ta), (lb, tb) = places[a], places[b]
+        if vertical:
+            start = (la + boxes[a]["width"] / 2, ta - boxes[a]["height"])
+            end = (lb + boxes[b]["width"] / 2, tb)
+        else:
+            start = (la + boxes[a]["width"], ta - boxes[a]["height"] / 2)
+            end = (lb, tb - boxes[b]["height"] / 2)
+        skips = rank[b] - rank[a] > 1
+        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=14,
+                                     linewidth=2, color="black", shrinkA=0, shrinkB=0,
+                                     connectionstyle=f"arc3,rad={0.35 if skips else 0}"))
+    return fig
