@@ -17,6 +17,9 @@ input `x` and output `y = f(x)` cached by the layer (whichever is cheaper to use
 
 softmax and sigmoid are special when they feed a crossentropy loss: the model
 then skips their backward and uses the fused gradient `p - y` (see losses.py).
+
+`relu_general` is Keras's relu with its three options (the ReLU layer's), with its
+backward: see there.
 """
 
 from __future__ import annotations
@@ -137,6 +140,68 @@ def elu_backward(dy: Array, x: Array, y: Array, alpha: float = 1.0) -> Array:
     r = np.exp(np.minimum(x, 0)) - 1
     scaled = dy if alpha == 1 else dy * dy.dtype.type(alpha)           # alpha dL/dy
     return np.where(x > 0, dy, np.where(r < 0, (r + 1) * scaled, scaled))
+
+
+def relu_general(x: Array, negative_slope: float = 0.0, max_value: float | None = None,
+                 threshold: float = 0.0) -> Array:
+    """Keras's relu with options (keras.layers.ReLU, keras.activations.relu), step by step
+    as Keras builds it from TensorFlow ops, so that every value and kink matches:
+
+        y = A(x) - negative_slope * relu(threshold - x)            (the last term if slope > 0)
+        A = where(x > threshold, x, 0)  if threshold != 0
+            relu6(x) = min(max(x, 0), 6) if max_value == 6
+            relu(x)                      otherwise, then clipped to [0, max_value] if given
+
+    With only negative_slope set it is TensorFlow's leaky_relu instead. Constants: the
+    threshold and max_value that A compares with come through `ops.cast`, so in float64
+    they are float32-rounded; `threshold - x` and the slope's product take them exactly."""
+    if negative_slope != 0 and max_value is None and threshold == 0:
+        return leaky_relu(x, negative_slope)
+    t = x.dtype.type
+    a = _relu_general_a(x, max_value, threshold)
+    if max_value is not None and not (threshold == 0 and max_value == 6):
+        a = np.minimum(a, _tf_constant(max_value, x.dtype))           # clip_by_value: min,
+        a = np.maximum(a, t(0))                                        # then max
+    if negative_slope != 0:
+        negative = np.maximum(-x + t(threshold), t(0))                 # relu(threshold - x)
+        a = a - t(negative_slope) * negative
+    return a
+
+
+def _relu_general_a(x: Array, max_value: float | None, threshold: float) -> Array:
+    if threshold != 0:
+        return np.where(x > _tf_constant(threshold, x.dtype), x, x.dtype.type(0))
+    if max_value == 6:
+        return np.minimum(np.maximum(x, 0), 6).astype(x.dtype, copy=False)     # relu6
+    return np.maximum(x, 0)
+
+
+def relu_general_backward(dy: Array, x: Array, negative_slope: float = 0.0,
+                          max_value: float | None = None, threshold: float = 0.0) -> Array:
+    """dL/dx of relu_general, TensorFlow's gradient of each op (dy, x and dL/dx alike):
+
+        relu:   dy where x > 0          relu6: dy where 0 < x < 6   (0 at both kinks)
+        where:  dy where x > threshold
+        clip:   dy where 0 <= A <= max_value (TensorFlow's minimum/maximum pass ties on)
+        slope:  + negative_slope * dy where threshold - x > 0
+    """
+    if negative_slope != 0 and max_value is None and threshold == 0:
+        return leaky_relu_backward(dy, x, None, negative_slope)
+    t = x.dtype.type
+    g = dy
+    if max_value is not None and not (threshold == 0 and max_value == 6):
+        a = _relu_general_a(x, max_value, threshold)
+        g = np.where(a <= _tf_constant(max_value, x.dtype), g, t(0))   # (A >= 0 always)
+    if threshold != 0:
+        dx = np.where(x > _tf_constant(threshold, x.dtype), g, t(0))
+    elif max_value == 6:
+        dx = np.where((x > 0) & (x < 6), g, t(0))
+    else:
+        dx = np.where(x > 0, g, t(0))
+    if negative_slope != 0:
+        # y = A - s * relu(u), u = threshold - x: dL/du = -s dy where u > 0, dL/dx = -dL/du.
+        dx = dx + np.where(-x + t(threshold) > 0, t(negative_slope) * dy, t(0))
+    return dx.astype(dy.dtype, copy=False)
 
 
 _SQRT_PI = 1.7724538509055159

@@ -10,10 +10,20 @@ the summary table in summary.py.
     model.gradients()                         dL/dw, aligned with model.trainable_weights
 
 Nothing flows backwards except gradients; no layer knows the loss or the optimizer.
+
+Frozen layers (`layer.trainable = False`, `model.trainable = False`), as Keras 3.15: their
+weights leave `trainable_weights` (the optimizer's list) for `non_trainable_weights`,
+their regularizers leave `losses`. A flag may change at any time before training starts;
+the next pass repacks the flat buffers (`_pack_weights`). Once the training step has run
+(the first fit or train_on_batch after compile), Keras keeps training the layers it
+traced its step with until compile() is called again, without a word (measured: a layer
+frozen after one fit kept moving in the next); scratchnn refuses to guess and raises,
+naming the layers, until compile() is called (`_check_training_flags`).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any, Callable, Iterable
 
@@ -38,6 +48,9 @@ class Sequential(Trainer):
         self.flat_weights: Array | None = None    # set by build (see _pack_weights)
         self.stateful_layers: list[Layer] = []
         self.regularized_layers: list[Layer] = []
+        self._trainable = True
+        self._packed_flags: tuple | None = None   # the flags the buffers were packed for
+        self._step_flags: tuple | None = None     # ... and those the training step uses
         self._init_trainer()
         for layer in layers or []:
             self.add(layer)
@@ -83,9 +96,7 @@ class Sequential(Trainer):
     def build(self, input_shape: tuple) -> None:
         """Build every layer in turn, each from the output shape of the one before."""
         shape = tuple(input_shape)
-        for index, layer in enumerate(self.layers):
-            # dL/dx is only needed if some layer before this one has weights.
-            layer.input_grad_needed = any(prev.params for prev in self.layers[:index])
+        for layer in self.layers:
             if not layer.built:
                 layer.build(shape)
             elif layer.input_shape[1:] != shape[1:]:
@@ -96,28 +107,37 @@ class Sequential(Trainer):
         self._pack_weights()
 
     def _pack_weights(self) -> None:
-        """Move every weight, and every gradient, into one flat buffer each.
+        """Move every parameter, and every gradient, into flat buffers.
 
-        Each layer's block (see Layer.pack_into) becomes a consecutive piece of
-        `self.flat_weights` / `self.flat_grads`, in `trainable_weights` order. Nothing else changes
-        for a layer; the gain is the optimizer's: it updates every weight with one NumPy
-        call per operation instead of one per weight (the optimizers package)."""
-        entries = [(layer, name) for layer in self.layers for name in layer.params]
-        total = sum(layer.params[name].size for layer, name in entries)
-        self.flat_weights = np.empty(total, config.floatx())
-        self.flat_grads = np.zeros(total, config.floatx())
+        The parameters training updates come first, end to end in `trainable_weights`
+        order: `self.flat_weights` / `self.flat_grads`, what the optimizer updates with
+        one NumPy call per operation instead of one per weight (the optimizers package).
+        The frozen layers' parameters follow, apart. Each layer's own block stays whole
+        (Layer.pack_into). Called again whenever a trainable flag changes: arrays taken
+        from `weights` before that are copies from then on (as after adding a layer)."""
+        trained = self.trained_layers()
+        frozen = [layer for layer in self.layers if layer not in trained]
+        sizes = {id(layer): sum(w.size for w in layer.params.values()) for layer in self.layers}
+        n_trained = sum(sizes[id(layer)] for layer in trained)
+        weights = np.empty(n_trained + sum(sizes[id(layer)] for layer in frozen), config.floatx())
+        grads = np.zeros(weights.size, config.floatx())
         offset = 0
-        for layer in self.layers:
-            size = sum(w.size for w in layer.params.values())
-            layer.pack_into(self.flat_weights[offset:offset + size],
-                            self.flat_grads[offset:offset + size])
+        for layer in trained + frozen:
+            size = sizes[id(layer)]
+            layer.pack_into(weights[offset:offset + size], grads[offset:offset + size])
             offset += size
+        self.flat_weights, self.flat_grads = weights[:n_trained], grads[:n_trained]
+        entries = [(layer, name) for layer in trained for name in layer.params]
         self._grad_views = [(layer, name, layer.grads[name]) for layer, name in entries]
         self.weight_shapes = [layer.params[name].shape for layer, name in entries]
+        # dL/dx is only needed if some layer before this one learns.
+        for index, layer in enumerate(self.layers):
+            layer.input_grad_needed = any(prev in trained for prev in self.layers[:index])
         # The layers a training step asks for more than a backward pass: those with
-        # non-trainable state to assign, those with regularized weights.
+        # non-trainable state to assign, those with regularized weights that learn.
         self.stateful_layers = [layer for layer in self.layers if layer.state]
-        self.regularized_layers = [layer for layer in self.layers if layer.regularizers]
+        self.regularized_layers = [layer for layer in trained if layer.regularizers]
+        self._packed_flags = self._flags()
 
     @property
     def input_shape(self) -> tuple | None:
@@ -136,12 +156,97 @@ class Sequential(Trainer):
 
     @property
     def trainable_weights(self) -> list[Array]:
-        """The parameters the optimizer updates (what gradients are aligned with)."""
-        return [w for layer in self.layers for w in layer.trainable_weights]
+        """The parameters the optimizer updates (what gradients are aligned with): those
+        of the layers with trainable=True, none when the model itself is frozen."""
+        return [w for layer in self.trained_layers() for w in layer.params.values()]
 
     @property
     def non_trainable_weights(self) -> list[Array]:
+        """Every other weight, in `weights` order: the frozen layers' weights and the
+        moving statistics (Keras lists a frozen layer's gamma, beta, moving_mean,
+        moving_variance in that order)."""
+        if not self._trainable:
+            return self.weights
         return [w for layer in self.layers for w in layer.non_trainable_weights]
+
+    @property
+    def losses(self) -> list[np.floating]:
+        """The regularizers' penalties on the trainable weights, in `trainable_weights`
+        order, as floatx scalars (Keras's `model.losses`: float32 tensors). Computed when
+        asked, from the weights as they are: the same before and after a forward pass;
+        empty before build. Training adds their sum to the loss."""
+        return [loss for layer in self.trained_layers() for loss in layer.losses]
+
+    # -- trainable flags -------------------------------------------------------------------
+    @property
+    def trainable(self) -> bool:
+        """Keras's `model.trainable`: setting it sets every layer's flag (freeze or unfreeze
+        them all); while it is False nothing trains, whatever the layers' flags say."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"Sequential '{self.name}': trainable must be True or False, "
+                             f"got {value!r}")
+        self._trainable = bool(value)
+        for layer in self.layers:
+            layer.trainable = bool(value)
+
+    def trained_layers(self) -> list[Layer]:
+        """The layers whose parameters training updates."""
+        return [layer for layer in self.layers if layer.trainable] if self._trainable else []
+
+    def _flags(self) -> tuple:
+        return (self._trainable, *(layer.trainable for layer in self.layers))
+
+    def _ensure_packed(self) -> None:
+        """Repack the flat buffers if a trainable flag changed since they were packed."""
+        if self._packed_flags != self._flags() and self.flat_weights is not None:
+            self._pack_weights()
+
+    @functools.wraps(Trainer.compile)
+    def compile(self, *args: Any, **kwargs: Any) -> None:
+        # Trainer.compile, then on_compile. (Until trainer.py calls on_compile itself.)
+        super().compile(*args, **kwargs)
+        self.on_compile()
+
+    def on_compile(self) -> None:
+        """compile() was called: the next training step takes the trainable flags as they
+        are then, as Keras traces its training step anew after each compile()."""
+        self._step_flags = None
+
+    def _check_training_flags(self) -> None:
+        """Called by each training step (flat_gradients). The first one after compile
+        fixes the trainable flags; a later change raises until compile() is called again
+        (Keras would go on training its traced set, silently). An optimizer built for
+        another set of weights is refused too (Keras keeps a frozen weight's slots and
+        raises 'Unknown variable' for an unfrozen one; scratchnn's optimizers update one
+        fixed set)."""
+        flags = self._packed_flags
+        if self._step_flags is None:
+            self._step_flags = flags
+        elif flags != self._step_flags:
+            changed = [f"'{layer.name}' ({'frozen' if not now else 'unfrozen'})"
+                       for layer, now, then in zip(self.layers, flags[1:], self._step_flags[1:])
+                       if now != then]
+            if flags[0] != self._step_flags[0]:
+                changed.insert(0, f"the model itself ({'unfrozen' if flags[0] else 'frozen'})")
+            raise ValueError(
+                f"Sequential '{self.name}': trainable changed for {', '.join(changed)} after "
+                "training started. Keras 3.15 ignores such a change until compile() is "
+                "called again (its training step keeps the variables it was traced with, and "
+                "it says nothing); call model.compile(...) again for it to take effect")
+        optimizer = getattr(self, "optimizer", None)
+        built_for = getattr(optimizer, "_shapes", None)
+        if built_for is not None and list(built_for) != list(self.weight_shapes):
+            raise ValueError(
+                f"Sequential '{self.name}': {type(optimizer).__name__} '{optimizer.name}' was "
+                f"built for {len(built_for)} trainable weights {built_for}, but the model now "
+                f"trains {len(self.weight_shapes)} {self.weight_shapes} (a trainable flag "
+                "changed since its first step). Keras keeps using such an optimizer after "
+                "freezing but refuses newly unfrozen weights ('Unknown variable'); compile "
+                "with a new optimizer, e.g. model.compile(optimizer='adam', ...)")
 
     def get_weights(self) -> list[Array]:
         """Copies of all weights: per layer [kernel, bias] (and e.g. BatchNormalization's
@@ -175,13 +280,17 @@ class Sequential(Trainer):
 
     def gradients(self) -> list[Array]:
         """The gradients of the last backward pass, aligned with `trainable_weights`."""
-        return [layer.grads[name] for layer in self.layers for name in layer.params]
+        return [layer.grads[name] for layer in self.trained_layers() for name in layer.params]
 
     def flat_gradients(self) -> Array:
         """The gradients of the last backward pass, end to end in one flat array.
 
         Layers write their gradients into views of this buffer; a layer that assigned
-        a new array instead (a user's own layer, say) is copied into its place."""
+        a new array instead (a user's own layer, say) is copied into its place.
+        The training step calls it (trainer.py), so it also checks that the trainable
+        flags are those the step was set up with (`_check_training_flags`)."""
+        self._ensure_packed()
+        self._check_training_flags()
         for layer, name, view in self._grad_views:
             if layer.grads[name] is not view:
                 view[...] = layer.grads[name]
@@ -206,6 +315,7 @@ class Sequential(Trainer):
 
         `x` must already fit the model (fit, evaluate, predict and `model(x)` check it
         once, at the door): the layers' own per-call checks (`layer(x)`) are skipped."""
+        self._ensure_packed()                     # a trainable flag may have changed
         for layer in self.layers:
             x = layer.forward(x, training=training)
         return x
@@ -223,8 +333,9 @@ class Sequential(Trainer):
 
     # -- regularization ------------------------------------------------------------------
     def penalty(self) -> np.floating:
-        """The regularizers' penalties on all weights, added up in floatx, in the order
-        of `trainable_weights` (Keras adds them to the compiled loss: `model.losses`)."""
+        """The regularizers' penalties on the trainable weights, added up in floatx, in
+        the order of `trainable_weights`: the sum of `model.losses`, which Keras adds to
+        the compiled loss."""
         total = np.zeros((), config.floatx())[()]
         for layer in self.regularized_layers:
             for name, regularizer in layer.regularizers.items():

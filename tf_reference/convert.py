@@ -73,6 +73,9 @@ def _keras_layer(layer: snn.layers.Layer):
         return keras.layers.Reshape(cfg["target_shape"], name=name)
     if isinstance(layer, L.LeakyReLU):
         return keras.layers.LeakyReLU(negative_slope=cfg["negative_slope"], name=name)
+    if isinstance(layer, L.ReLU):
+        return keras.layers.ReLU(max_value=cfg["max_value"], negative_slope=cfg["negative_slope"],
+                                 threshold=cfg["threshold"], name=name)
     if isinstance(layer, L.ELU):
         return keras.layers.ELU(alpha=cfg["alpha"], name=name)
     if isinstance(layer, snn.layers.Flatten):
@@ -117,8 +120,8 @@ def _keras_metric(metric):
 def to_keras(model: snn.Sequential, compile: bool = True,
              masks: dict[str, list] | None = None,
              copy_weights: bool = True) -> keras.Sequential:
-    """The Keras Sequential with the same layers and weights (and, when `model` is
-    compiled, the same loss, optimizer hyper-parameters and metrics).
+    """The Keras Sequential with the same layers, trainable flags and weights (and, when
+    `model` is compiled, the same loss, optimizer hyper-parameters and metrics).
 
     masks: {dropout layer name: [mask per training batch]} (see masks.MaskRecorder)
     replaces those Dropout layers by InjectedDropout; `keras_fit` then feeds them.
@@ -135,12 +138,22 @@ def to_keras(model: snn.Sequential, compile: bool = True,
         else:
             layers.append(_keras_layer(layer))
     twin = keras.Sequential([keras.Input(model.input_shape[1:])] + layers, name=model.name)
+    _copy_trainable_flags(model, twin)
     if copy_weights:
         twin.set_weights(model.get_weights())
     if compile and model.loss is not None:
         twin.compile(optimizer=keras_optimizer(model.optimizer), loss=_keras_loss(model.loss),
                      metrics=[_keras_metric(m) for m in model.compiled_metric_ids] or None)
     return twin
+
+
+def _copy_trainable_flags(source, target) -> None:
+    """target's trainable flags (the model's, then each layer's) set to source's. The
+    model's first: setting it sets every layer's, in both engines."""
+    if not source.trainable:
+        target.trainable = False
+    for mine, theirs in zip(source.layers, target.layers):
+        theirs.trainable = mine.trainable
 
 
 def _snn_layer(layer):
@@ -181,7 +194,7 @@ def _snn_layer_more(layer, cfg: dict, name: str):
     """The scratchnn twin of the layers beyond the tutorials' (None for the others)."""
     L = snn.layers
     for kind in ("AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
-                 "BatchNormalization", "ZeroPadding2D", "Reshape", "LeakyReLU", "ELU"):
+                 "BatchNormalization", "ZeroPadding2D", "Reshape", "LeakyReLU", "ELU", "ReLU"):
         if isinstance(layer, getattr(keras.layers, kind)):
             break
     else:
@@ -207,15 +220,18 @@ def _snn_layer_more(layer, cfg: dict, name: str):
         return L.Reshape(tuple(cfg["target_shape"]), name=name)
     if kind == "LeakyReLU":
         return L.LeakyReLU(cfg["negative_slope"], name=name)
+    if kind == "ReLU":
+        return L.ReLU(cfg["max_value"], cfg["negative_slope"], cfg["threshold"], name=name)
     return L.ELU(cfg["alpha"], name=name)
 
 
 def from_keras(keras_model) -> snn.Sequential:
-    """The scratchnn Sequential with the same layers and weights as a built Keras
-    Sequential (activation functions must be ones scratchnn knows)."""
+    """The scratchnn Sequential with the same layers, trainable flags and weights as a
+    built Keras Sequential (activation functions must be ones scratchnn knows)."""
     input_shape = tuple(keras_model.inputs[0].shape[1:])
     model = snn.Sequential([snn.Input(input_shape)]
                            + [_snn_layer(layer) for layer in keras_model.layers],
                            name=keras_model.name)
+    _copy_trainable_flags(keras_model, model)
     model.set_weights([np.asarray(w) for w in keras_model.get_weights()])
     return model

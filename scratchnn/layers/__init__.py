@@ -1,7 +1,7 @@
 """Layers: the dense core, the convolution stack, normalization, pooling, reshaping."""
 
 from .base import ActivatedLayer, Layer
-from .activation_layers import ELU, LeakyReLU
+from .activation_layers import ELU, LeakyReLU, ReLU
 from .convolution import Conv2D
 from .core import Activation, Dense, Dropout, Flatten, Input, InputLayer
 from .normalization import BatchNormalization
@@ -12,7 +12,7 @@ from .reshaping import Reshape, ZeroPadding2D
 GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D
 
 __all__ = ["Layer", "ActivatedLayer", "Input", "InputLayer", "Dense", "Flatten",
-           "Activation", "Dropout", "LeakyReLU", "ELU", "BatchNormalization",
+           "Activation", "Dropout", "ReLU", "LeakyReLU", "ELU", "BatchNormalization",
            "Conv2D", "MaxPooling2D", "MaxPool2D", "AveragePooling2D", "AvgPool2D",
            "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPooling2D",
            "GlobalMaxPool2D", "ZeroPadding2D", "Reshape"]

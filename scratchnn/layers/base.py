@@ -16,10 +16,25 @@ forward pass leaves their new values in `layer.state_updates`, and
 the optimizer's update, so Ctrl-C never leaves them a step ahead of the weights).
 A weight may carry a regularizer (`layer.regularizers[name]`): its penalty joins the
 loss, and its gradient the weight's gradient (Sequential.add_penalty_gradients).
+
+Freezing (`layer.trainable = False`, or `trainable=False` to the constructor), as Keras:
+the layer's parameters move from `trainable_weights` to `non_trainable_weights` (the
+order of `weights` never changes), training leaves them alone, and their regularizers
+leave `losses`. A frozen layer's backward still returns dL/dx (a layer below may be
+learning) but computes no weight gradients. BatchNormalization also runs in inference
+mode while frozen (normalization.py).
+
+Arguments (`check_arguments`): a constructor refuses by name every keyword it does not
+take. Keras arguments scratchnn does not implement (constraints, activity regularizers,
+LoRA, dtype policies other than floatx, ...) are accepted only at the value that switches
+them off (`kernel_constraint=None`), listed per class in `KERAS_ONLY_ARGUMENTS`; any
+other value is "not supported by scratchnn". Anything else is not an argument of the
+layer, in Keras's words: "Unrecognized keyword arguments passed to Dense: {'foo': 1}".
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable
 
 import numpy as np
@@ -30,13 +45,32 @@ Shape = tuple  # a full shape with the batch dimension first, e.g. (None, 28, 28
 
 
 class Layer:
-    """Base class: naming, weight bookkeeping, build-on-first-call, shape checks."""
+    """Base class: naming, weight bookkeeping, build-on-first-call, shape checks, the
+    trainable flag, and the refusal of arguments the layer does not take."""
+
+    #: Keras arguments of this layer (and of every Keras layer, here) that scratchnn does
+    #: not implement, each with the values that switch it off: given one of those it is
+    #: accepted and changes nothing; any other value is refused. Subclasses add theirs.
+    KERAS_ONLY_ARGUMENTS: dict[str, tuple] = {"activity_regularizer": (None,),
+                                              "autocast": (True,)}
 
     def __init__(self, name: str | None = None, input_shape: tuple | None = None,
-                 trainable: bool = True) -> None:
+                 trainable: bool = True, dtype: Any = None, **kwargs: Any) -> None:
+        check_arguments(type(self), name, kwargs)
+        input_dim = kwargs.pop("input_dim", None)
         self.name = name if name is not None else utils.unique_name(
             utils.snake_case(type(self).__name__))
-        self.trainable = trainable
+        if not isinstance(trainable, (bool, np.bool_)):      # Keras's own message
+            raise ValueError(f"{type(self).__name__} '{self.name}': Expected `trainable` to be "
+                             f"a boolean. Received: trainable={trainable!r} (of type "
+                             f"{type(trainable)})")
+        self._trainable = bool(trainable)
+        check_dtype(dtype, self)
+        if input_dim is not None:                 # Keras's older spelling of input_shape
+            if input_shape is not None:
+                raise ValueError(f"{type(self).__name__} '{self.name}': give input_shape or "
+                                 f"input_dim, not both (got {input_shape!r} and {input_dim!r})")
+            input_shape = (input_dim,)
         # False for a model's first layer: its dL/dx is never used, so it may skip it.
         self.input_grad_needed = True
         self.params: dict[str, np.ndarray] = {}
@@ -50,6 +84,23 @@ class Layer:
         # Keras's `input_shape=` argument, the per-sample shape (no batch dimension).
         self.declared_input_shape: Shape | None = (
             (None, *_as_tuple(input_shape, "input_shape", self)) if input_shape is not None else None)
+
+    # -- the trainable flag -----------------------------------------------------------
+    @property
+    def trainable(self) -> bool:
+        """Whether training updates this layer's parameters (Keras's `layer.trainable`).
+        Settable at any time; a model picks the change up at its next pass (see
+        Sequential: after training has started, it takes a new compile())."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        # Keras's setter takes bool(value) of anything ("no" is True); scratchnn refuses
+        # what is not a boolean rather than guess.
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"{type(self).__name__} '{self.name}': trainable must be True or "
+                             f"False, got {value!r}")
+        self._trainable = bool(value)
 
     # -- building -------------------------------------------------------------
     def build(self, input_shape: Shape) -> None:
@@ -151,11 +202,23 @@ class Layer:
 
     @property
     def trainable_weights(self) -> list[np.ndarray]:
-        return list(self.params.values())
+        """The parameters training updates: all of them, or none while frozen."""
+        return list(self.params.values()) if self._trainable else []
 
     @property
     def non_trainable_weights(self) -> list[np.ndarray]:
-        return list(self.state.values())
+        """The weights training leaves alone: the state (moving statistics), or every
+        weight while frozen, in `weights` order (as Keras)."""
+        return list(self.state.values()) if self._trainable else self.weights
+
+    @property
+    def losses(self) -> list[np.floating]:
+        """The regularizers' penalties on this layer's trainable weights, in their order
+        (Keras's `layer.losses`; empty while frozen or before build)."""
+        if not self._trainable:
+            return []
+        return [self.regularizers[name](weight) for name, weight in self.params.items()
+                if name in self.regularizers]
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of all weights, in Keras order and layouts."""
@@ -229,12 +292,16 @@ class ActivatedLayer(Layer):
         """True when the output is a softmax/sigmoid whose logits a crossentropy uses."""
         return self.activation in activations.LOGIT_CARRYING
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        # dL/dz = f'(z) * dL/dy, then the layer's own part from dL/dz.
-        dz = activations.backward_of(self.activation)(dy, self.z, self.y)
-        return self.backward_z(dz)
+    def activation_backward(self, dy: np.ndarray) -> np.ndarray:
+        """dL/dz = f'(z) * dL/dy, elementwise (softmax: the Jacobian-vector product), from
+        what `activate` cached; each activation's derivative is in activations.py."""
+        return activations.backward_of(self.activation)(dy, self.z, self.y)
 
-    def backward_z(self, dz: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray) -> np.ndarray | None:
+        dz = self.activation_backward(dy)          # dL/dz = f'(z) * dL/dy
+        return self.backward_z(dz)                 # the layer's own part, from dL/dz
+
+    def backward_z(self, dz: np.ndarray) -> np.ndarray | None:
         raise NotImplementedError
 
 
@@ -283,11 +350,80 @@ def normalize_tuple(value, n: int, argument: str, owner: Any) -> tuple[int, ...]
     return out
 
 
-def size_str(n_bytes: int) -> str:
-    """Keras's summary sizes: '1.06 MB' for 278,260 float32 params (1,113,040 bytes)."""
-    size = float(n_bytes)
-    for unit in ["B", "KB", "MB", "GB", "TB"]:
-        if size / 1024 < 1:
-            return f"{size:.2f} {unit}"
-        size /= 1024
-    return f"{size:.2f} PB"
+# -- arguments ------------------------------------------------------------------------------
+# Arguments every layer takes in Layer.__init__ (Keras's base Layer takes them too; input_dim
+# is its older spelling of input_shape=(n,)).
+BASE_ARGUMENTS = ("name", "input_shape", "input_dim", "trainable", "dtype")
+
+
+def keras_only_arguments(cls: type) -> dict[str, tuple]:
+    """Every KERAS_ONLY_ARGUMENTS table of `cls` and its base classes, merged."""
+    table: dict[str, tuple] = {}
+    for klass in reversed(cls.__mro__):
+        table.update(vars(klass).get("KERAS_ONLY_ARGUMENTS", {}))
+    return table
+
+
+def accepted_arguments(cls: type) -> list[str]:
+    """The keyword arguments a layer class takes: its constructor's named parameters,
+    the base ones, then the Keras ones it accepts switched off."""
+    names = [p.name for p in inspect.signature(cls.__init__).parameters.values()
+             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"]
+    return list(dict.fromkeys(names + list(BASE_ARGUMENTS) + list(keras_only_arguments(cls))))
+
+
+def check_arguments(cls: type, name: str | None, kwargs: dict[str, Any]) -> None:
+    """Refuse, by name, the keyword arguments `kwargs` that a `cls` constructor left over:
+
+    * a Keras argument scratchnn does not implement is accepted at the value that
+      switches it off (its default) and refused at any other: "is not supported by
+      scratchnn";
+    * anything else is not an argument of the layer: Keras's own message, plus the
+      list of what the layer takes."""
+    layer = type_name = cls.__name__
+    if name is not None:
+        layer = f"{type_name} '{name}'"
+    table = keras_only_arguments(cls)
+    unknown = {}
+    for key, value in kwargs.items():
+        if key in BASE_ARGUMENTS:
+            continue
+        if key not in table:
+            unknown[key] = value
+        elif not any(_same(value, off) for off in table[key]):
+            allowed = " or ".join(f"{key}={off!r}" for off in table[key])
+            raise ValueError(f"{layer}: {key}={value!r} is not supported by scratchnn (Keras's "
+                             f"{type_name} takes it; scratchnn accepts only {allowed}, "
+                             "which changes nothing)")
+    if unknown:
+        raise ValueError(f"{layer}: Unrecognized keyword arguments passed to {type_name}: "
+                         f"{unknown} (not arguments of {type_name}, in Keras 3.15 or "
+                         f"scratchnn; it takes {', '.join(accepted_arguments(cls))})")
+
+
+def _same(value: Any, off: Any) -> bool:
+    """value is the switched-off `off` (None is None; False is not 0)."""
+    if off is None or isinstance(off, bool):
+        return value is off or (isinstance(value, np.bool_) and bool(value) is off)
+    return isinstance(value, (str, int, float, np.number)) \
+        and not isinstance(value, (bool, np.bool_)) and value == off
+
+
+def check_dtype(dtype: Any, owner: Layer) -> None:
+    """Keras's `dtype=` argument: scratchnn computes every layer in the floatx, so only
+    None or the floatx itself (a name, a NumPy dtype, or Keras's DTypePolicy dict) is
+    accepted; any other policy ("mixed_float16", "float64" under float32, ...) is refused."""
+    if dtype is None:
+        return
+    name = dtype
+    if isinstance(dtype, dict) and dtype.get("class_name") in ("DTypePolicy", "FloatDTypePolicy"):
+        name = (dtype.get("config") or {}).get("name")
+    try:
+        ok = isinstance(name, (str, np.dtype, type)) and np.dtype(name).name == config.floatx()
+    except TypeError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{type(owner).__name__} '{owner.name}': dtype={dtype!r} is not "
+                         f"supported by scratchnn: layers compute in the floatx, now "
+                         f"{config.floatx()!r} (scratchnn.config.set_floatx('float64') switches "
+                         "every layer to float64)")

@@ -52,6 +52,9 @@ class Conv2D(ActivatedLayer):
     (HWIO, as Keras); b "bias" (filters,).
     """
 
+    KERAS_ONLY_ARGUMENTS = {"data_format": (None, "channels_last"), "groups": (1,),
+                            "kernel_constraint": (None,), "bias_constraint": (None,)}
+
     def __init__(self, filters: int, kernel_size: int | tuple[int, int],
                  strides: int | tuple[int, int] = 1, padding: str = "valid",
                  activation: str | Callable | None = None, use_bias: bool = True,
@@ -183,6 +186,17 @@ class Conv2D(ActivatedLayer):
         #   [dL/dW; dL/db] = [cols, 1]^T dz    (K+1, F) = (K+1, M) @ (M, F)
         #   dL/dx: each pixel collects dz @ W^T from every window that contains it
         dz2 = dz.reshape(-1, self.filters)                             # (M, F)
+        if self.trainable:                # a frozen layer computes no weight gradients
+            self._weight_grads(dz, dz2)
+        if not self.input_grad_needed:
+            return None                                                # first layer
+        if self.strides == (1, 1):
+            return self._input_grad_gathering(dz)
+        return self._input_grad_scattering(dz2, dz.shape[1:3])
+
+    def _weight_grads(self, dz: Array, dz2: Array) -> None:
+        """[dL/dW; dL/db] = [cols, 1]^T dz, written into the gradient block (a view of the
+        model's flat gradient buffer: see Dense.backward_z)."""
         kh, kw, c, _ = self.kernel.shape
         if not self._kept:                # forward ran in inference chunks: rebuild
             if self._by_rows:
@@ -196,11 +210,6 @@ class Conv2D(ActivatedLayer):
                 np.add.reduce(dz2, axis=0, out=self.grads["bias"])     # dL/db = sum of dz
         else:
             np.matmul(self._cols.T, dz2, out=self._matrix(self.grad_block))
-        if not self.input_grad_needed:
-            return None                                                # first layer
-        if self.strides == (1, 1):
-            return self._input_grad_gathering(dz)
-        return self._input_grad_scattering(dz2, dz.shape[1:3])
 
     def _input_grad_gathering(self, dz: Array) -> Array:
         """Stride 1: dL/dx[u] = sum_i dz[u + top - i*d] W[i] is a convolution of dz, padded

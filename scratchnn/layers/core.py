@@ -28,8 +28,33 @@ class InputLayer:
         return f"<Input shape={self.batch_shape}>"
 
 
-def Input(shape: tuple | int, name: str | None = None) -> InputLayer:  # noqa: N802 (Keras name)
-    """`keras.Input(shape=...)`: the per-sample input shape of a model, e.g. (28, 28)."""
+def Input(shape: tuple | int | None = None, batch_size: int | None = None,  # noqa: N802
+          dtype: Any = None, sparse: bool | None = None, ragged: bool | None = None,
+          batch_shape: tuple | None = None, name: str | None = None, tensor: Any = None,
+          optional: bool = False) -> InputLayer:
+    """`keras.Input(shape=...)`: the per-sample input shape of a model, e.g. (28, 28), or
+    `batch_shape=(None, 28, 28)`. Keras's other arguments are accepted switched off
+    (scratchnn models take any batch size, dense floatx arrays) and refused otherwise."""
+    where = "Input" + (f" '{name}'" if name is not None else "")
+    for key, value, off in (("batch_size", batch_size, None), ("sparse", sparse, False),
+                            ("ragged", ragged, False), ("tensor", tensor, None),
+                            ("optional", optional, False)):
+        if value is not None and value is not off:
+            raise ValueError(f"{where}: {key}={value!r} is not supported by scratchnn "
+                             f"(accepted: {key}={off!r})")
+    if dtype is not None and np.dtype(dtype).name != config.floatx():
+        raise ValueError(f"{where}: dtype={dtype!r} is not supported by scratchnn: models "
+                         f"compute in the floatx, now {config.floatx()!r}")
+    if batch_shape is not None:
+        if shape is not None:
+            raise ValueError(f"{where}: give shape or batch_shape, not both")
+        batch_shape = tuple(batch_shape) if isinstance(batch_shape, (list, tuple)) else ()
+        if not batch_shape or batch_shape[0] is not None:
+            raise ValueError(f"{where}: batch_shape={batch_shape!r} must start with None "
+                             "(scratchnn models take any batch size)")
+        shape = batch_shape[1:]
+    if shape is None:
+        raise ValueError(f"{where}: give the per-sample shape (shape=...) or batch_shape")
     return InputLayer(shape, name=name)
 
 
@@ -39,6 +64,10 @@ class Dense(ActivatedLayer):
     Shapes: x (N, in) -> y (N, units); W "kernel" (in, units); b "bias" (units,).
     Inputs of higher rank (N, ..., in) act on the last axis, as in Keras.
     """
+
+    KERAS_ONLY_ARGUMENTS = {"kernel_constraint": (None,), "bias_constraint": (None,),
+                            "lora_rank": (None,), "lora_alpha": (None,),
+                            "quantization_config": (None,)}
 
     def __init__(self, units: int, activation: str | Callable | None = None,
                  use_bias: bool = True, kernel_initializer: str | Callable = "glorot_uniform",
@@ -83,26 +112,39 @@ class Dense(ActivatedLayer):
     def bias(self) -> np.ndarray | None:
         return self.params.get("bias")
 
+    # -- the passes: forward caches x (and z or y); backward fills dW, db, returns dx --
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.x = x                                            # (N, in), cached for backward
         z = x @ self.params["kernel"]                         # (N, units)
         if self.use_bias:
             z += self.params["bias"]
-        return self.activate(z, own=True)
+        return self.activate(z, own=True)     # y = f(z), caching z (y for relu): base.py
 
-    def backward_z(self, dz: np.ndarray) -> np.ndarray:
-        # z = x W + b, so with dz = dL/dz (N, units):
+    def backward(self, dy: np.ndarray) -> np.ndarray | None:
+        """dL/dy (N, units) -> dL/dx (N, in), filling grads["kernel"] and grads["bias"]."""
+        dz = self.activation_backward(dy)     # dL/dz = f'(z) * dL/dy   (activations.py)
+        return self.backward_z(dz)
+
+    def backward_z(self, dz: np.ndarray) -> np.ndarray | None:
+        """The rest from dL/dz (N, units); the fused softmax/sigmoid + crossentropy
+        gradient enters here directly (Sequential.backward)."""
+        # z = x W + b, so by the chain rule:
         #   dL/dW = x^T dz        (in, units) = (in, N) @ (N, units)
         #   dL/db = sum_n dz      (units,)
         #   dL/dx = dz W^T        (N, in) = (N, units) @ (units, in)
-        x2 = self.x.reshape(-1, self.x.shape[-1])            # (N*, in): leading axes merged
-        dz2 = dz.reshape(-1, self.units)                      # (N*, units)
-        np.matmul(x2.T, dz2, out=self.grads["kernel"])
-        if self.use_bias:
-            np.add.reduce(dz2, axis=0, out=self.grads["bias"])   # np.sum, minus its wrapper
-        if not self.input_grad_needed:
-            return None                                       # first layer: dL/dx unused
-        return dz @ self.params["kernel"].T
+        # grads["kernel"] and grads["bias"] are views of ONE flat array the model owns,
+        # every gradient end to end, so that the optimizer updates all the weights with
+        # one NumPy call per operation (model.py). So write INTO them (out=): no new
+        # array per step, nothing to copy back (Sequential.flat_gradients would).
+        if self.trainable:                    # a frozen layer computes no weight gradients
+            x2 = self.x.reshape(-1, self.x.shape[-1])        # (N*, in): leading axes merged
+            dz2 = dz.reshape(-1, self.units)                  # (N*, units)
+            np.matmul(x2.T, dz2, out=self.grads["kernel"])
+            if self.use_bias:
+                np.add.reduce(dz2, axis=0, out=self.grads["bias"])   # np.sum, minus its wrapper
+        if not self.input_grad_needed:        # no layer below learns (e.g. the first layer)
+            return None
+        return dz @ self.params["kernel"].T   # frozen or not, dL/dx goes on down
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "units": self.units,
@@ -115,6 +157,8 @@ class Dense(ActivatedLayer):
 
 class Flatten(Layer):
     """Reshape (N, d1, d2, ...) to (N, d1*d2*...) in C order (NHWC images row by row)."""
+
+    KERAS_ONLY_ARGUMENTS = {"data_format": (None, "channels_last")}
 
     def __init__(self, name: str | None = None, input_shape: tuple | None = None,
                  **kwargs: Any) -> None:

@@ -23,6 +23,11 @@ x_hat = (x - mu) / sqrt(var + eps) and sums over the reduced axes:
     dL/dx = gamma / sqrt(var + eps) / m * (m dy - sum(dy) - x_hat * sum(dy * x_hat))
 
 In inference mu and var are constants, and dL/dx = dy * inv.
+
+Frozen (`trainable=False`), the layer runs in inference mode even in training, as Keras 3
+does (its call normalizes with the batch's statistics only when `training and
+self.trainable`): the moving statistics are used and not updated, gamma and beta get no
+gradients, and dL/dx = dy * inv.
 `batch_norm_backward_staged` below is the teaching twin: the same gradient taken one
 operation at a time through the forward graph, with loops over the features; the tests
 hold the fast formula to it.
@@ -60,8 +65,14 @@ class BatchNormalization(Layer):
     Shapes: x (N, ..., C) -> y of the same shape; gamma "gamma", beta "beta",
     "moving_mean", "moving_variance" (C,), C = x.shape[axis]. Weights in Keras's order
     [gamma, beta, moving_mean, moving_variance] (gamma only with scale=True, beta only
-    with center=True); the last two are non-trainable.
+    with center=True); the last two are non-trainable. The attributes `gamma`, `beta`,
+    `moving_mean` and `moving_variance` are the live arrays (None before build, and gamma
+    or beta None without scale or center), as in Keras.
     """
+
+    KERAS_ONLY_ARGUMENTS = {"beta_constraint": (None,), "gamma_constraint": (None,),
+                            "renorm": (False,), "renorm_clipping": (None,),
+                            "renorm_momentum": (0.99,), "synchronized": (False,)}
 
     def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
                  center: bool = True, scale: bool = True,
@@ -113,6 +124,22 @@ class BatchNormalization(Layer):
                         trainable=False)
         super().build(input_shape)
 
+    @property
+    def gamma(self) -> Array | None:
+        return self.params.get("gamma")
+
+    @property
+    def beta(self) -> Array | None:
+        return self.params.get("beta")
+
+    @property
+    def moving_mean(self) -> Array | None:
+        return self.state.get("moving_mean")
+
+    @property
+    def moving_variance(self) -> Array | None:
+        return self.state.get("moving_variance")
+
     def check_input(self, x: Array) -> None:
         expected = self.input_shape
         if x.ndim != len(expected) or x.shape[self.feature_axis] != expected[self.feature_axis]:
@@ -144,6 +171,7 @@ class BatchNormalization(Layer):
         return self._ones @ a2
 
     def forward(self, x: Array, training: bool = False) -> Array:
+        training = training and self.trainable        # frozen: inference mode, as Keras
         dtype = x.dtype.type
         gamma = self.params.get("gamma")
         beta = self.params.get("beta")
@@ -178,11 +206,12 @@ class BatchNormalization(Layer):
 
     def backward(self, dy: Array) -> Array:
         dy2 = self._rows(dy)                                          # (M, C)
+        learns = self.trainable               # frozen: no gradients for gamma and beta
         if not self.training_pass:
-            sum_dy = self._column_sums(dy2) if self.params else None
-            if "beta" in self.grads:
+            sum_dy = self._column_sums(dy2) if self.params and learns else None
+            if "beta" in self.grads and learns:
                 self.grads["beta"][...] = sum_dy                      # dL/dbeta = sum(dy)
-            if "gamma" in self.grads:
+            if "gamma" in self.grads and learns:
                 x_hat = (self.x2 - self.state["moving_mean"]) * self.rstd
                 self.grads["gamma"][...] = self._column_sums(dy2 * x_hat)
             if not self.input_grad_needed:

@@ -45,6 +45,8 @@ def check_padding(padding: str, owner: Layer) -> str:
 class Pooling2D(Layer):
     """What max and average pooling share: window geometry, shapes, the offsets."""
 
+    KERAS_ONLY_ARGUMENTS = {"data_format": (None, "channels_last")}
+
     def __init__(self, pool_size: int | tuple[int, int], strides: int | tuple[int, int] | None,
                  padding: str, name: str | None, input_shape: tuple | None,
                  **kwargs: Any) -> None:

@@ -20,7 +20,7 @@ import warnings
 from .. import activations, config, initializers, regularizers
 from ..layers import (ELU, Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense,
                       Dropout, Flatten, GlobalAveragePooling2D, GlobalMaxPooling2D, LeakyReLU,
-                      MaxPooling2D, Reshape, ZeroPadding2D)
+                      MaxPooling2D, ReLU, Reshape, ZeroPadding2D)
 from . import keras_compile
 
 KERAS_VERSION = "3.15.1"            # the Keras whose file format this package reproduces
@@ -65,7 +65,8 @@ def initializer_to_keras(init, what: str, default: str | None = None) -> dict:
 
 # -- writing --------------------------------------------------------------------------------
 def _base(layer, dtype: str) -> dict:
-    return {"name": layer.name, "trainable": True, "dtype": dtype_policy(dtype)}
+    # "trainable": False for a frozen layer; Keras loads it frozen.
+    return {"name": layer.name, "trainable": layer.trainable, "dtype": dtype_policy(dtype)}
 
 
 def _ints(values) -> list[int]:
@@ -121,6 +122,9 @@ def layer_to_keras(layer, dtype: str) -> dict:
         cfg["target_shape"] = list(layer.target_shape)
     elif isinstance(layer, LeakyReLU):
         cfg["negative_slope"] = layer.negative_slope
+    elif isinstance(layer, ReLU):
+        cfg.update(max_value=layer.max_value, negative_slope=layer.negative_slope,
+                   threshold=layer.threshold)
     elif isinstance(layer, ELU):
         cfg["alpha"] = layer.alpha
     elif isinstance(layer, Flatten):
@@ -155,7 +159,10 @@ def model_to_keras(model) -> dict:
             "batch_shape": [None, *batch_shape[1:]], "dtype": dtype, "sparse": False,
             "ragged": False, "name": input_name, "optional": False}))
     layers += [layer_to_keras(layer, dtype) for layer in model.layers]
-    body = {"name": model.name, "trainable": True, "dtype": dtype_policy(dtype), "layers": layers}
+    # The model's own flag is written as Keras writes it (Keras ignores it on loading: the
+    # layers' flags say what trains).
+    body = {"name": model.name, "trainable": model.trainable, "dtype": dtype_policy(dtype),
+            "layers": layers}
     out = keras_object("keras", "Sequential", body)
     if model.built:
         body["build_input_shape"] = [None, *model.input_shape[1:]]

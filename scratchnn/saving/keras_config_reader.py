@@ -2,7 +2,10 @@
 
 Reading accepts the layers and options scratchnn has and refuses the rest BY NAME:
 a layer class, an option set to something scratchnn cannot do (channels_first,
-groups=2, a regularizer, an unknown activation, a frozen layer...), a functional model.
+groups=2, an activity regularizer, an unknown activation...), a functional model.
+A frozen layer ("trainable": false) loads frozen; the Sequential's own "trainable" is
+read and ignored, as Keras 3.15 ignores it (measured: a model saved with
+model.trainable = False loads with model.trainable True, its layers still frozen).
 An option left at its "off" value (None) is fine, so configs from other Keras 3
 versions, with options added or removed, still load.
 
@@ -121,9 +124,9 @@ def _activation(value, opts: _Options):
 
 def _common(opts: _Options) -> dict:
     name = opts.take("name", "str")
-    opts.expect("trainable", (True,), " (scratchnn trains every layer; freeze nothing)")
+    trainable = opts.take("trainable", "bool", True)
     _policy_name(opts.rest.pop("dtype", None), opts)
-    return {"name": name}
+    return {"name": name, "trainable": trainable}
 
 
 def _dense_or_conv(opts: _Options) -> dict:
@@ -218,6 +221,12 @@ def _build_leaky_relu(opts):
                        **_common(opts))
 
 
+def _build_relu(opts):
+    return L.ReLU(max_value=opts.take("max_value", "float", None),
+                  negative_slope=opts.take("negative_slope", "float", 0.0),
+                  threshold=opts.take("threshold", "float", 0.0), **_common(opts))
+
+
 def _build_elu(opts):
     return L.ELU(opts.take("alpha", "float", 1.0), **_common(opts))
 
@@ -233,7 +242,7 @@ _BUILDERS = {"Dense": _build_dense, "Conv2D": _build_conv2d,
              "Flatten": _build_flatten, "Dropout": _build_dropout,
              "Activation": _build_activation, "BatchNormalization": _build_batch_normalization,
              "ZeroPadding2D": _build_zero_padding2d, "Reshape": _build_reshape,
-             "LeakyReLU": _build_leaky_relu, "ELU": _build_elu}
+             "LeakyReLU": _build_leaky_relu, "ELU": _build_elu, "ReLU": _build_relu}
 _ALIASES = {"MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "GlobalMaxPool2D"}
 
 
@@ -331,7 +340,7 @@ def model_from_keras(cfg, where: str, weights_bytes: int | None = None) -> Seque
     # The Sequential's own dtype entry is not checked: Keras computes in each layer's
     # policy (checked per layer), and re-saves a float64 model's container as float32.
     opts.rest.pop("dtype", None)
-    opts.expect("trainable", (True,), " (scratchnn trains every layer)")
+    opts.take("trainable", "bool", True)      # ignored on loading, as Keras ignores it
     build_shape = opts.rest.pop("build_input_shape", None)
     opts.done()
 
