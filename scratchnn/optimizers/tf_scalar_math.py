@@ -74,6 +74,13 @@ def flush_denormal(x):
     return np.float32(math.copysign(0.0, x)) if abs(x) < _TINY else x
 
 
+def _invalid(x: np.float32) -> np.float32:
+    """glibc's __math_invalidf: (x - x) / (x - x), the processor's own NaN (on x86 the
+    'default NaN', sign bit set; a NaN x passes through), as TensorFlow returns it."""
+    with np.errstate(invalid="ignore"):
+        return (x - x) / (x - x)
+
+
 def _elementwise(scalar_function, *args) -> np.ndarray:
     arrays = np.broadcast_arrays(*(np.asarray(a, np.float32) for a in args))
     values = [scalar_function(*v) for v in zip(*(a.ravel().tolist() for a in arrays))]
@@ -196,17 +203,18 @@ def _powf(ix: int, iy: int) -> np.float32:
             if (2 * ix & _MASK32 < 2 * 0x3F800000) == (not iy & 0x80000000):
                 return np.float32(0)                               # |x| < 1, y = +inf...
             return y * y                                           # ... else +inf
-        if _zero_inf_nan(ix):                                      # x zero or infinite
-            x2 = float(x) * float(x)
+        if _zero_inf_nan(ix):                                      # x zero, inf or NaN
+            x2 = x * x
             if ix & 0x80000000 and _checkint(iy) == 1:
                 x2 = -x2
-            if iy & 0x80000000:                                    # 1 / x2
-                return np.float32(math.copysign(math.inf, x2) if x2 == 0 else 1 / x2)
-            return np.float32(x2)
+            if iy & 0x80000000:
+                with np.errstate(divide="ignore"):
+                    return np.float32(1) / x2
+            return x2
         if ix & 0x80000000:                                        # finite x < 0
             yint = _checkint(iy)
             if yint == 0:
-                return np.float32(np.nan)                          # not an integer y
+                return _invalid(x)                                 # not an integer y
             if yint == 1:
                 sign_bias = _SIGN_BIAS                             # odd y: negative
             ix &= 0x7FFFFFFF
@@ -258,7 +266,7 @@ def cosf(x):
     x = np.float32(x)
     top = _bits(x) >> 20 & 0x7FF
     if not math.isfinite(x):
-        return np.float32(np.nan)
+        return _invalid(x)
     xd = float(x)
     if top < _PIO4_TOP:                                         # |x| < pi/4: no reduction
         return np.float32(1) if top < _TINY_TOP else np.float32(_sinf_poly(xd, xd * xd, 1, True))
@@ -288,7 +296,7 @@ def logf(x):
         if ix == 0x7F800000:
             return np.float32(np.inf)
         if ix & 0x80000000 or 2 * ix & _MASK32 >= 0xFF000000:
-            return np.float32(np.nan)
+            return _invalid(np.float32(x))                      # x < 0 or NaN
         ix = _DAZ_SUBNORMAL
     # log x = log c + log1p(z/c - 1) + k ln 2, x = 2^k z (libm32.logf's constants)
     tmp = (ix - libm32._LOGF_OFF) & _MASK32
