@@ -24,12 +24,15 @@ same order, so the rate has Keras's bits:
   inputs; `tf_scalar_math` computes glibc's bits (how, and the measurements, there).
 
 Under `fit`, Keras runs the schedule inside a tf.function, whose graph TensorFlow's
-optimizer (grappler) rewrites: it folds constants together (InverseTimeDecay's
-`decay_rate * (step / decay_steps)` becomes `step * f32(decay_rate / decay_steps)`),
-turns division by a constant into multiplication by its reciprocal, `pow(x, 2)` into
-`x * x`. Those rates differ from the eager ones (what `optimizer.learning_rate` reads, and
-what `apply_gradients` outside fit uses) by a unit in the last place now and then; this
-module reproduces the eager form, the one Keras's source spells out.
+graph optimizer (grappler) rewrites before running it: a division by a constant becomes a
+multiplication by its float32 reciprocal (ExponentialDecay's `step / 7` becomes
+`step * f32(1/7)`), and constants are folded across products (InverseTimeDecay's
+`decay_rate * (step / decay_steps)` becomes `step * f32(decay_rate / decay_steps)`;
+CosineDecay's `0.5 * (1 + cos) * (1 - alpha)` becomes `(1 + cos) * f32(0.45)`). So the
+rates Keras's fit uses differ from the eager ones (what `optimizer.learning_rate` reads,
+and what `apply_gradients` outside fit uses) in the last bits now and then: by at most
+5.6e-7 of the peak rate, measured over 3,000 steps of 16 option sets. This module
+reproduces the eager form, the one Keras's source spells out.
 """
 
 from __future__ import annotations
@@ -117,7 +120,10 @@ class LearningRateSchedule:
         return cls(**config)
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        try:
+            args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        except NotImplementedError:                 # a user's schedule without a config
+            return object.__repr__(self)
         return f"{type(self).__name__}({args})"
 
 
