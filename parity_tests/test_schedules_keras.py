@@ -153,6 +153,8 @@ def test_configs_and_serialized_forms_are_kerass_both_ways(case):
     back = S.deserialize(KS.serialize(theirs))
     there = KS.deserialize(S.serialize(ours))
     assert back.get_config() == there.get_config() == theirs.get_config()
+    twin = keras_schedule(ours)                                 # tf_reference's twin
+    assert type(twin) is type(theirs) and twin.get_config() == theirs.get_config()
 
 
 @pytest.mark.parametrize("cls", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "Nadam"])
