@@ -45,7 +45,7 @@ class Sequential(Trainer):
         self.name = name if name is not None else utils.unique_name("sequential")
         self.layers: list[Layer] = []
         self.input_spec: InputLayer | None = None
-        self.flat_weights: Array | None = None    # set by build (see _pack_weights)
+        self._flat_weights: Array | None = None   # set by build (see _pack_weights)
         self.stateful_layers: list[Layer] = []
         self.regularized_layers: list[Layer] = []
         self._trainable = True
@@ -72,12 +72,12 @@ class Sequential(Trainer):
         if not self.layers and self.input_spec is None and layer.declared_input_shape:
             self.input_spec = InputLayer(layer.declared_input_shape[1:])
         self.layers.append(layer)
-        self.flat_weights = None                  # the structure changed: pack again
+        self._flat_weights = None                 # the structure changed: pack again
         if self.input_spec is not None:
             self.build(self.input_spec.batch_shape)
 
     def pop(self) -> Layer:
-        self.flat_weights = None
+        self._flat_weights = None
         return self.layers.pop()
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
@@ -126,10 +126,10 @@ class Sequential(Trainer):
             size = sizes[id(layer)]
             layer.pack_into(weights[offset:offset + size], grads[offset:offset + size])
             offset += size
-        self.flat_weights, self.flat_grads = weights[:n_trained], grads[:n_trained]
+        self._flat_weights, self._flat_grads = weights[:n_trained], grads[:n_trained]
         entries = [(layer, name) for layer in trained for name in layer.params]
         self._grad_views = [(layer, name, layer.grads[name]) for layer, name in entries]
-        self.weight_shapes = [layer.params[name].shape for layer, name in entries]
+        self._weight_shapes = [layer.params[name].shape for layer, name in entries]
         # dL/dx is only needed if some layer before this one learns.
         for index, layer in enumerate(self.layers):
             layer.input_grad_needed = any(prev in trained for prev in self.layers[:index])
@@ -202,8 +202,26 @@ class Sequential(Trainer):
 
     def _ensure_packed(self) -> None:
         """Repack the flat buffers if a trainable flag changed since they were packed."""
-        if self._packed_flags != self._flags() and self.flat_weights is not None:
+        if self._packed_flags != self._flags() and self._flat_weights is not None:
             self._pack_weights()
+
+    @property
+    def flat_weights(self) -> Array | None:
+        """The trainable weights end to end (None before build); see _pack_weights."""
+        self._ensure_packed()
+        return self._flat_weights
+
+    @property
+    def flat_grads(self) -> Array:
+        """Their gradients, end to end, in the same order."""
+        self._ensure_packed()
+        return self._flat_grads
+
+    @property
+    def weight_shapes(self) -> list[tuple]:
+        """The shapes of the weights in flat_weights, in order."""
+        self._ensure_packed()
+        return self._weight_shapes
 
     @functools.wraps(Trainer.compile)
     def compile(self, *args: Any, **kwargs: Any) -> None:
@@ -295,7 +313,7 @@ class Sequential(Trainer):
             if layer.grads[name] is not view:
                 view[...] = layer.grads[name]
                 layer.grads[name] = view
-        return self.flat_grads
+        return self._flat_grads
 
     # -- the passes ----------------------------------------------------------------------
     def _as_input(self, x) -> Array:
@@ -306,7 +324,7 @@ class Sequential(Trainer):
             raise ValueError(f"Sequential '{self.name}' has no layers")
         if not self.built:
             self.build((None, *x.shape[1:]))
-        elif self.flat_weights is None:            # layers built on their own: pack them
+        elif self._flat_weights is None:           # layers built on their own: pack them
             self.build(self.layers[0].input_shape)
         return x
 

@@ -115,3 +115,40 @@ def test_layers_get_keras_style_unique_names():
     names = [layers.Dense(1).name, layers.Dense(1).name, layers.Flatten().name,
              layers.Activation("relu").name]
     assert names == ["dense", "dense_1", "flatten", "activation"]
+
+
+def test_dense_backward_is_the_activations_part_then_the_layers_own():
+    """Dense.backward(dy) = backward_z(dL/dz), dL/dz = f'(z) * dy from activations.py."""
+    layer = layers.Dense(4, activation="tanh")
+    x, dy = _x((5, 3)).astype("float32"), _x((5, 4), 1).astype("float32")
+    y = layer(x)
+    dz = dy * (1 - y * y)                                   # tanh' = 1 - y^2
+    np.testing.assert_array_equal(layer.activation_backward(dy), dz)
+    dx = layer.backward(dy)
+    np.testing.assert_array_equal(layer.grads["kernel"], x.T @ dz)
+    np.testing.assert_array_equal(layer.grads["bias"], dz.sum(axis=0))
+    np.testing.assert_array_equal(dx, dz @ layer.kernel.T)
+
+
+def test_dense_writes_its_gradients_into_the_arrays_the_model_owns():
+    """grads["kernel"] and grads["bias"] are views of the model's flat gradient buffer:
+    backward fills them in place (out=), so the same arrays hold every step's gradients."""
+    model = snn.Sequential([snn.Input((3,)), layers.Dense(4), layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    dense = model.layers[1]
+    kernel_grad = dense.grads["kernel"]
+    assert np.shares_memory(kernel_grad, model.flat_grads)
+    x, y = _x((8, 3)), _x((8, 2), 1)
+    _, grads = model.compute_gradients(x, y)
+    assert dense.grads["kernel"] is kernel_grad
+    np.testing.assert_array_equal(kernel_grad, grads[2])
+
+
+def test_a_frozen_dense_passes_the_input_gradient_on_and_fills_no_weight_gradient():
+    layer = layers.Dense(4, activation="relu", trainable=False)
+    x, dy = _x((5, 3)).astype("float32"), _x((5, 4), 1).astype("float32")
+    layer(x)
+    layer.grads["kernel"][...] = -1.0
+    dx = layer.backward(dy)
+    assert np.all(layer.grads["kernel"] == -1.0)
+    np.testing.assert_array_equal(dx, (dy * (layer.y > 0)) @ layer.kernel.T)

@@ -185,3 +185,31 @@ def test_files_keep_the_moving_statistics_and_training_resumes_exactly(suffix, t
         m.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
     for a, b in zip(again.get_weights(), model.get_weights()):
         np.testing.assert_array_equal(a, b)                      # the same next steps
+
+
+def test_gamma_beta_and_moving_statistics_are_the_live_arrays_as_in_keras():
+    """Keras's attributes: None before build; gamma None with scale=False, beta None with
+    center=False; otherwise the very arrays that get_weights copies and fit updates."""
+    layer = L.BatchNormalization()
+    assert (layer.gamma, layer.beta, layer.moving_mean, layer.moving_variance) == (None,) * 4
+    layer(np.ones((4, 3), "float32"))
+    assert layer.gamma is layer.params["gamma"] and layer.beta is layer.params["beta"]
+    assert layer.moving_mean is layer.state["moving_mean"]
+    assert layer.moving_variance is layer.state["moving_variance"]
+    layer(np.arange(12, dtype="float32").reshape(4, 3), training=True)
+    np.testing.assert_allclose(layer.moving_mean, [0.045, 0.055, 0.065], rtol=1e-6)
+    no_scale, no_center = L.BatchNormalization(scale=False), L.BatchNormalization(center=False)
+    for bn in (no_scale, no_center):
+        bn(np.ones((2, 3), "float32"))
+    assert no_scale.gamma is None and no_scale.beta is not None
+    assert no_center.beta is None and no_center.gamma is not None
+
+
+def test_frozen_batch_normalization_gradients_match_finite_differences(float64):
+    """Frozen, training=True is inference: dL/dx = dy * gamma / sqrt(var + eps)."""
+    layer = L.BatchNormalization(trainable=False)
+    x = _x((6, 3))
+    layer(x)
+    layer.moving_mean[...] = [0.3, -0.2, 1.0]
+    layer.moving_variance[...] = [0.5, 2.0, 1.5]
+    assert check_layer(layer, x, training=True)["input"] < 1e-7

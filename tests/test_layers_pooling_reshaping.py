@@ -1,5 +1,5 @@
 """AveragePooling2D (against its loop twin), GlobalAveragePooling2D, GlobalMaxPooling2D,
-ZeroPadding2D, Reshape and the LeakyReLU/ELU layers: shapes, values, backward passes
+ZeroPadding2D, Reshape and the ReLU/LeakyReLU/ELU layers: shapes, values, backward passes
 against finite differences in float64, Keras's defaults and errors."""
 
 import numpy as np
@@ -159,3 +159,74 @@ def test_a_cnn_with_every_new_layer_trains_and_its_gradients_check(float64):
     assert max(errors.values()) < 1e-7, errors
     history = model.fit(x, y, epochs=3, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
+
+
+# -- ReLU (keras.layers.ReLU): max_value, negative_slope, threshold ----------------------------
+RELU_OPTIONS = [dict(), dict(max_value=6.0), dict(max_value=2.5), dict(negative_slope=0.2),
+                dict(threshold=0.4), dict(threshold=0.4, max_value=2.0, negative_slope=0.3),
+                dict(max_value=6, negative_slope=0.1)]
+
+
+def test_relu_layer_values_are_kerass_formula():
+    """The example of Keras's docstring, and its formula piece by piece."""
+    x = np.array([-10, -5, 0.0, 5, 10], "float32")
+    np.testing.assert_array_equal(L.ReLU(max_value=10, negative_slope=0.5)(x),
+                                  [-5, -2.5, 0, 5, 10])
+    np.testing.assert_array_equal(L.ReLU()(x), [0, 0, 0, 5, 10])
+    np.testing.assert_array_equal(L.ReLU(max_value=5.0)(x), [0, 0, 0, 5, 5])
+    np.testing.assert_array_equal(L.ReLU(threshold=5.0)(x), [0, 0, 0, 0, 10])
+    y = L.ReLU(max_value=4, negative_slope=0.5, threshold=1)(np.float32([-1, 0.5, 1, 3, 9]))
+    np.testing.assert_allclose(y, [-1, -0.25, 0, 3, 4])       # slope (x - threshold) below
+
+
+@pytest.mark.parametrize("options", RELU_OPTIONS, ids=str)
+def test_relu_gradients_match_finite_differences(options, float64):
+    x = _x((6, 3, 4)) * 3
+    kinks = [0.0, options.get("threshold", 0.0), options.get("max_value") or 0.0, 6.0]
+    x[np.min([np.abs(x - k) for k in kinks], axis=0) < 1e-3] += 0.01   # off the kinks
+    layer = L.ReLU(**options)
+    assert layer(x).shape == x.shape
+    assert check_layer(layer, x)["input"] < 1e-7
+
+
+def test_relu_gradients_at_the_kinks_are_tensorflows():
+    """TensorFlow's subgradients, which Keras's gradients are: relu 0 at 0; relu6 (the
+    max_value == 6 case) 0 at 6; clipping passes the gradient AT max_value otherwise (its
+    minimum/maximum pass ties on); where(x > threshold) 0 at the threshold; with only a
+    slope (leaky_relu) the slope at 0."""
+    def grad(x, **options):
+        layer = L.ReLU(**options)
+        layer(np.float32([x]))
+        return float(layer.backward(np.float32([1.0]))[0])
+
+    assert grad(0.0) == 0.0 and grad(1e-30) == 1.0
+    assert grad(6.0, max_value=6) == 0.0 and grad(5.999, max_value=6) == 1.0
+    assert grad(5.0, max_value=5) == 1.0 and grad(5.001, max_value=5) == 0.0
+    assert grad(0.5, threshold=0.5) == 0.0 and grad(0.5, threshold=0.5,
+                                                    negative_slope=0.2) == 0.0
+    assert grad(0.4, threshold=0.5, negative_slope=0.2) == np.float32(0.2)
+    assert grad(0.0, negative_slope=0.2) == np.float32(0.2)
+    assert grad(-3.0, max_value=6, negative_slope=0.1) == np.float32(0.1)
+
+
+def test_relu_refuses_negative_options_like_keras():
+    for kwargs in (dict(max_value=-1), dict(negative_slope=-0.5), dict(threshold=None),
+                   dict(negative_slope="0.1")):
+        with pytest.raises(ValueError, match=rf"ReLU 'r': {next(iter(kwargs))} of a ReLU "
+                                             "layer cannot be"):
+            L.ReLU(**kwargs, name="r")
+
+
+def test_relu_config_round_trips_with_the_values_as_given():
+    layer = L.ReLU(6, 0.1, 0.5, name="r")
+    assert layer.get_config() == {"name": "r", "trainable": True, "max_value": 6,
+                                  "negative_slope": 0.1, "threshold": 0.5}
+    assert L.ReLU(**layer.get_config()).get_config() == layer.get_config()
+
+
+def test_leaky_relu_takes_kerass_older_alpha_with_its_warning():
+    with pytest.warns(UserWarning, match=r"Argument `alpha` is deprecated. Use "
+                                         r"`negative_slope` instead."):
+        layer = L.LeakyReLU(negative_slope=0.5, alpha=0.1)
+    assert layer.negative_slope == 0.1 and layer.get_config()["negative_slope"] == 0.1
+    assert "alpha" not in layer.get_config()
