@@ -29,7 +29,7 @@ import numpy as np
 import pytest
 
 import scratchnn as snn
-from tf_reference import keras_gradients, to_keras
+from tf_reference import from_keras, keras_gradients, to_keras
 
 from .helpers import assert_grads_close, weight_names
 
@@ -78,6 +78,9 @@ def test_weight_lists_keep_kerass_order_with_frozen_layers(frozen_bn):
     _same_arrays(model.non_trainable_weights, twin.non_trainable_weights)
     bn, twin_bn = model.get_layer("bn"), twin.get_layer("bn")
     _same_arrays(bn.non_trainable_weights, twin_bn.non_trainable_weights)
+    back = from_keras(twin)                       # tf_reference's twins carry the flags
+    assert [layer.trainable for layer in back.layers] == [True, False, not frozen_bn, True]
+    _same_arrays(back.non_trainable_weights, twin.non_trainable_weights)
 
 
 def test_model_trainable_false_sets_every_layer_and_trains_nothing():
@@ -93,6 +96,8 @@ def test_model_trainable_false_sets_every_layer_and_trains_nothing():
         m.layers[0].trainable = True
     assert len(model.trainable_weights) == len(twin.trainable_weights) == 0
     _same_arrays(model.non_trainable_weights, twin.non_trainable_weights)
+    assert from_keras(twin).trainable_weights == []
+    assert to_keras(model, compile=False).trainable_weights == []
 
 
 def test_gradients_with_a_frozen_layer_in_the_middle_match_keras(precision):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -169,103 +170,6 @@ class Sequential(Trainer):
             return self.weights
         return [w for layer in self.layers for w in layer.non_trainable_weights]
 
-    @property
-    def losses(self) -> list[np.floating]:
-        """The regularizers' penalties on the trainable weights, in `trainable_weights`
-        order, as floatx scalars (Keras's `model.losses`: float32 tensors). Computed when
-        asked, from the weights as they are: the same before and after a forward pass;
-        empty before build. Training adds their sum to the loss."""
-        return [loss for layer in self.trained_layers() for loss in layer.losses]
-
-    # -- trainable flags -------------------------------------------------------------------
-    @property
-    def trainable(self) -> bool:
-        """Keras's `model.trainable`: setting it sets every layer's flag (freeze or unfreeze
-        them all); while it is False nothing trains, whatever the layers' flags say."""
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, value: bool) -> None:
-        if not isinstance(value, (bool, np.bool_)):
-            raise ValueError(f"Sequential '{self.name}': trainable must be True or False, "
-                             f"got {value!r}")
-        self._trainable = bool(value)
-        for layer in self.layers:
-            layer.trainable = bool(value)
-
-    def trained_layers(self) -> list[Layer]:
-        """The layers whose parameters training updates."""
-        return [layer for layer in self.layers if layer.trainable] if self._trainable else []
-
-    def _flags(self) -> tuple:
-        return (self._trainable, *(layer.trainable for layer in self.layers))
-
-    def _ensure_packed(self) -> None:
-        """Repack the flat buffers if a trainable flag changed since they were packed."""
-        if self._packed_flags != self._flags() and self._flat_weights is not None:
-            self._pack_weights()
-
-    @property
-    def flat_weights(self) -> Array | None:
-        """The trainable weights end to end (None before build); see _pack_weights."""
-        self._ensure_packed()
-        return self._flat_weights
-
-    @property
-    def flat_grads(self) -> Array:
-        """Their gradients, end to end, in the same order."""
-        self._ensure_packed()
-        return self._flat_grads
-
-    @property
-    def weight_shapes(self) -> list[tuple]:
-        """The shapes of the weights in flat_weights, in order."""
-        self._ensure_packed()
-        return self._weight_shapes
-
-    @functools.wraps(Trainer.compile)
-    def compile(self, *args: Any, **kwargs: Any) -> None:
-        # Trainer.compile, then on_compile. (Until trainer.py calls on_compile itself.)
-        super().compile(*args, **kwargs)
-        self.on_compile()
-
-    def on_compile(self) -> None:
-        """compile() was called: the next training step takes the trainable flags as they
-        are then, as Keras traces its training step anew after each compile()."""
-        self._step_flags = None
-
-    def _check_training_flags(self) -> None:
-        """Called by each training step (flat_gradients). The first one after compile
-        fixes the trainable flags; a later change raises until compile() is called again
-        (Keras would go on training its traced set, silently). An optimizer built for
-        another set of weights is refused too (Keras keeps a frozen weight's slots and
-        raises 'Unknown variable' for an unfrozen one; scratchnn's optimizers update one
-        fixed set)."""
-        flags = self._packed_flags
-        if self._step_flags is None:
-            self._step_flags = flags
-        elif flags != self._step_flags:
-            changed = [f"'{layer.name}' ({'frozen' if not now else 'unfrozen'})"
-                       for layer, now, then in zip(self.layers, flags[1:], self._step_flags[1:])
-                       if now != then]
-            if flags[0] != self._step_flags[0]:
-                changed.insert(0, f"the model itself ({'unfrozen' if flags[0] else 'frozen'})")
-            raise ValueError(
-                f"Sequential '{self.name}': trainable changed for {', '.join(changed)} after "
-                "training started. Keras 3.15 ignores such a change until compile() is "
-                "called again (its training step keeps the variables it was traced with, and "
-                "it says nothing); call model.compile(...) again for it to take effect")
-        optimizer = getattr(self, "optimizer", None)
-        built_for = getattr(optimizer, "_shapes", None)
-        if built_for is not None and list(built_for) != list(self.weight_shapes):
-            raise ValueError(
-                f"Sequential '{self.name}': {type(optimizer).__name__} '{optimizer.name}' was "
-                f"built for {len(built_for)} trainable weights {built_for}, but the model now "
-                f"trains {len(self.weight_shapes)} {self.weight_shapes} (a trainable flag "
-                "changed since its first step). Keras keeps using such an optimizer after "
-                "freezing but refuses newly unfrozen weights ('Unknown variable'); compile "
-                "with a new optimizer, e.g. model.compile(optimizer='adam', ...)")
-
     def get_weights(self) -> list[Array]:
         """Copies of all weights: per layer [kernel, bias] (and e.g. BatchNormalization's
         [gamma, beta, moving_mean, moving_variance]), Keras layouts."""
@@ -315,6 +219,97 @@ class Sequential(Trainer):
                 layer.grads[name] = view
         return self._flat_grads
 
+    @property
+    def flat_weights(self) -> Array | None:
+        """The trainable weights end to end (None before build); see _pack_weights."""
+        self._ensure_packed()
+        return self._flat_weights
+
+    @property
+    def flat_grads(self) -> Array:
+        """Their gradients, end to end, in the same order."""
+        self._ensure_packed()
+        return self._flat_grads
+
+    @property
+    def weight_shapes(self) -> list[tuple]:
+        """The shapes of the weights in flat_weights, in order."""
+        self._ensure_packed()
+        return self._weight_shapes
+
+    # -- trainable flags -------------------------------------------------------------------
+    @property
+    def trainable(self) -> bool:
+        """Keras's `model.trainable`: setting it sets every layer's flag (freeze or unfreeze
+        them all); while it is False nothing trains, whatever the layers' flags say."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"Sequential '{self.name}': trainable must be True or False, "
+                             f"got {value!r}")
+        self._trainable = bool(value)
+        for layer in self.layers:
+            layer.trainable = bool(value)
+
+    def trained_layers(self) -> list[Layer]:
+        """The layers whose parameters training updates."""
+        return [layer for layer in self.layers if layer.trainable] if self._trainable else []
+
+    def _flags(self) -> tuple:
+        return (self._trainable, *(layer.trainable for layer in self.layers))
+
+    def _ensure_packed(self) -> None:
+        """Repack the flat buffers if a trainable flag changed since they were packed."""
+        if self._packed_flags != self._flags() and self._flat_weights is not None:
+            self._pack_weights()
+
+    @functools.wraps(Trainer.compile)
+    def compile(self, *args: Any, **kwargs: Any) -> None:
+        # Trainer.compile, then on_compile. (Until trainer.py calls on_compile itself.)
+        super().compile(*args, **kwargs)
+        self.on_compile()
+
+    def on_compile(self) -> None:
+        """compile() was called: the next training step takes the trainable flags as they
+        are then, as Keras traces its training step anew after each compile()."""
+        self._step_flags = None
+
+    def _check_training_flags(self) -> None:
+        """Called by each training step (flat_gradients). The first one after compile
+        fixes the trainable flags; a later change raises until compile() is called again
+        (Keras would go on training its traced set, silently). An optimizer built for
+        another set of weights is refused too (Keras keeps a frozen weight's slots and
+        raises 'Unknown variable' for an unfrozen one; scratchnn's optimizers update one
+        fixed set)."""
+        flags = self._packed_flags
+        if self._step_flags is None:
+            self._step_flags = flags
+            if not self._weight_shapes:                      # Keras's warning, word for word
+                warnings.warn("The model does not have any trainable weights.", stacklevel=4)
+        elif flags != self._step_flags:
+            changed = [f"'{layer.name}' ({'frozen' if not now else 'unfrozen'})"
+                       for layer, now, then in zip(self.layers, flags[1:], self._step_flags[1:])
+                       if now != then]
+            if flags[0] != self._step_flags[0]:
+                changed.insert(0, f"the model itself ({'unfrozen' if flags[0] else 'frozen'})")
+            raise ValueError(
+                f"Sequential '{self.name}': trainable changed for {', '.join(changed)} after "
+                "training started. Keras 3.15 ignores such a change until compile() is "
+                "called again (its training step keeps the variables it was traced with, and "
+                "it says nothing); call model.compile(...) again for it to take effect")
+        optimizer = getattr(self, "optimizer", None)
+        built_for = getattr(optimizer, "_shapes", None)
+        if built_for is not None and list(built_for) != list(self.weight_shapes):
+            raise ValueError(
+                f"Sequential '{self.name}': {type(optimizer).__name__} '{optimizer.name}' was "
+                f"built for {len(built_for)} trainable weights {built_for}, but the model now "
+                f"trains {len(self.weight_shapes)} {self.weight_shapes} (a trainable flag "
+                "changed since its first step). Keras keeps using such an optimizer after "
+                "freezing but refuses newly unfrozen weights ('Unknown variable'); compile "
+                "with a new optimizer, e.g. model.compile(optimizer='adam', ...)")
+
     # -- the passes ----------------------------------------------------------------------
     def _as_input(self, x) -> Array:
         x = np.asarray(x, dtype=config.floatx())
@@ -350,6 +345,14 @@ class Sequential(Trainer):
             layer.apply_state_updates()
 
     # -- regularization ------------------------------------------------------------------
+    @property
+    def losses(self) -> list[np.floating]:
+        """The regularizers' penalties on the trainable weights, in `trainable_weights`
+        order, as floatx scalars (Keras's `model.losses`: float32 tensors). Computed when
+        asked, from the weights as they are: the same before and after a forward pass;
+        empty before build. Training adds their sum to the loss."""
+        return [loss for layer in self.trained_layers() for loss in layer.losses]
+
     def penalty(self) -> np.floating:
         """The regularizers' penalties on the trainable weights, added up in floatx, in
         the order of `trainable_weights`: the sum of `model.losses`, which Keras adds to

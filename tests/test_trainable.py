@@ -246,6 +246,17 @@ def test_an_optimizer_built_for_other_weights_is_refused():
         model.fit(*_data(), verbose=0)
 
 
+def test_fitting_a_model_with_nothing_to_train_warns_as_keras_and_moves_nothing():
+    model = _model(None)
+    model.trainable = False
+    model.compile(optimizer="adam", loss="mse")
+    weights = model.get_weights()
+    with pytest.warns(UserWarning, match=r"^The model does not have any trainable weights\.$"):
+        model.fit(*_data(), verbose=0)
+    for a, b in zip(weights, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_compute_gradients_follows_the_flags_as_they_are():
     """compute_gradients is a GradientTape step (no optimizer): always today's flags."""
     model = _model(None)
