@@ -17,7 +17,8 @@ their regularizers leave `losses`. A flag may change at any time before training
 the next pass repacks the flat buffers (`_pack_weights`). Once the training step has run
 (the first fit or train_on_batch after compile), Keras keeps training the layers it
 traced its step with until compile() is called again, without a word (measured: a layer
-frozen after one fit kept moving in the next); scratchnn refuses to guess and raises,
+frozen after one fit kept moving in the next; only a batch shape new to the traced step
+makes TensorFlow retrace it and take the change). scratchnn refuses to guess and raises,
 naming the layers, until compile() is called (`_check_training_flags`).
 """
 
@@ -221,19 +222,17 @@ class Sequential(Trainer):
 
     @property
     def flat_weights(self) -> Array | None:
-        """The trainable weights end to end (None before build); see _pack_weights."""
+        """The trained weights end to end (_pack_weights), repacked if a flag changed."""
         self._ensure_packed()
         return self._flat_weights
 
     @property
     def flat_grads(self) -> Array:
-        """Their gradients, end to end, in the same order."""
         self._ensure_packed()
         return self._flat_grads
 
     @property
     def weight_shapes(self) -> list[tuple]:
-        """The shapes of the weights in flat_weights, in order."""
         self._ensure_packed()
         return self._weight_shapes
 
@@ -272,17 +271,15 @@ class Sequential(Trainer):
         self.on_compile()
 
     def on_compile(self) -> None:
-        """compile() was called: the next training step takes the trainable flags as they
-        are then, as Keras traces its training step anew after each compile()."""
+        """compile() was called: the next training step takes the flags as they are then
+        (Keras traces its training step anew after each compile())."""
         self._step_flags = None
 
     def _check_training_flags(self) -> None:
-        """Called by each training step (flat_gradients). The first one after compile
-        fixes the trainable flags; a later change raises until compile() is called again
-        (Keras would go on training its traced set, silently). An optimizer built for
-        another set of weights is refused too (Keras keeps a frozen weight's slots and
-        raises 'Unknown variable' for an unfrozen one; scratchnn's optimizers update one
-        fixed set)."""
+        """Each training step's check (flat_gradients). The first step after compile fixes
+        the flags; a later change raises until compile() is called again. An optimizer
+        built for other weights is refused (Keras keeps a frozen weight's slots, raises
+        'Unknown variable' for an unfrozen one; scratchnn's optimizers update one set)."""
         flags = self._packed_flags
         if self._step_flags is None:
             self._step_flags = flags
