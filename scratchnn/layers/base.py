@@ -396,9 +396,11 @@ def check_arguments(cls: type, name: str | None, kwargs: dict[str, Any]) -> None
                              f"{type_name} takes it; scratchnn accepts only {allowed}, "
                              "which changes nothing)")
     if unknown:
+        own = [key for key in accepted_arguments(cls) if key not in table]
         raise ValueError(f"{layer}: Unrecognized keyword arguments passed to {type_name}: "
                          f"{unknown} (not arguments of {type_name}, in Keras 3.15 or "
-                         f"scratchnn; it takes {', '.join(accepted_arguments(cls))})")
+                         f"scratchnn; it takes {', '.join(own)}, and Keras's "
+                         f"{', '.join(table)} switched off)")
 
 
 def _same(value: Any, off: Any) -> bool:
