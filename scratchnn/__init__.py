@@ -11,13 +11,16 @@ Its public API mirrors tf.keras, so Keras tutorials run by changing the import:
 
 from . import activations, callbacks, config, initializers, layers, losses, metrics, optimizers
 from . import datasets, models, saving, utils
-from . import regularizers
+from . import gradcheck, regularizers
+from .functional import Functional
 from .layers import Input
-from .model import Sequential
+from .model import Model
+from .sequential import Sequential
 
 __version__ = "0.1.0"
-__all__ = ["Sequential", "Input", "activations", "callbacks", "config", "initializers", "layers",
-           "losses", "metrics", "models", "optimizers", "saving", "datasets", "utils"]
+__all__ = ["Sequential", "Model", "Input", "activations", "callbacks", "config", "initializers",
+           "layers", "losses", "metrics", "models", "optimizers", "saving", "datasets", "utils",
+           "gradcheck", "regularizers"]
 
 
 def __getattr__(name: str):

@@ -28,7 +28,7 @@ from typing import Callable
 import numpy as np
 
 from . import callbacks, config, datasets, layers, optimizers, utils
-from .model import Sequential
+from .sequential import Sequential
 
 SEED = 42
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"

@@ -133,6 +133,11 @@ class Functional(MultiOutputTraining, Model):
         self.apply_state_updates()
         return self.pack_outputs(y)
 
+    def _predict_nothing(self, x):
+        """predict on no samples: empty arrays of the outputs' shapes."""
+        return self.pack_outputs([np.zeros((0, *(d or 0 for d in t.shape[1:])), t.dtype)
+                                  for t in self.outputs])
+
     def pack_outputs(self, y):
         """Outputs in the structure they were given: a dict for dict outputs, a list for a
         list of several, the bare array for one (even `outputs=[o]`, as Keras)."""

@@ -1,15 +1,10 @@
-"""Sequential: a stack of layers, its weights, and the passes through it.
+"""What every model has, whatever its shape: weights, trainable flags, penalties, files.
 
-This module is the model itself: structure (add, build, get_layer), weights
-(get/set, in Keras's order and layouts), the forward pass and the backward pass.
-Training lives in trainer.py (compile, fit, evaluate, predict), files in saving/,
-the summary table in summary.py.
-
-    y_pred = model.forward(x, training)       each layer caches what its backward needs
-    model.backward(dL, carrier)               layers in reverse fill layer.grads
-    model.gradients()                         dL/dw, aligned with model.trainable_weights
-
-Nothing flows backwards except gradients; no layer knows the loss or the optimizer.
+`Model` is the base of `Sequential` (sequential.py: a stack of layers, the plain loop a
+learner reads first) and `Functional` (functional.py: a graph). Here live the parts they
+share: weights in Keras's order (get/set, counts), the flat buffers the optimizer updates in
+one call, frozen layers, the regularizers' penalties, summary() and the files. Training is
+in trainer.py and step.py.
 
 Frozen layers (`layer.trainable = False`, `model.trainable = False`), as Keras 3.15: their
 weights leave `trainable_weights` (the optimizer's list) for `non_trainable_weights`,
@@ -20,67 +15,49 @@ traced its step with until compile() is called again, without a word (measured: 
 frozen after one fit kept moving in the next; only a batch shape new to the traced step
 makes TensorFlow retrace it and take the change). scratchnn refuses to guess and raises,
 naming the layers, until compile() is called (`_check_training_flags`).
+
+    snn.Model(inputs, outputs)     a Functional model, as keras.Model(inputs, outputs)
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import warnings
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import numpy as np
 
-from . import config, saving, summary as summary_module, utils
-from .data_utils import check_inputs
-from .layers.base import ActivatedLayer, Layer, _fmt_shape
-from .layers.core import InputLayer
+from . import config, saving, summary as summary_module
+from .layers.base import Layer
 from .trainer import Trainer
 
 Array = np.ndarray
 
 
-class Sequential(Trainer):
-    """A linear stack of layers, as `keras.Sequential`."""
+class Model(Trainer):
+    """The base of Sequential and Functional; `snn.Model(inputs, outputs)` builds a
+    Functional model (Keras's rule: Model called with inputs and outputs is Functional)."""
 
-    def __init__(self, layers: Iterable[Layer] | None = None, name: str | None = None) -> None:
-        self.name = name if name is not None else utils.unique_name("sequential")
+    def __new__(cls, *args: Any, **kwargs: Any):
+        if cls is Model:
+            if args or "inputs" in kwargs or "outputs" in kwargs:
+                from .functional import Functional
+                return super().__new__(Functional)
+            raise TypeError("snn.Model needs inputs and outputs: snn.Model(inputs, outputs, "
+                            "name=None) builds a graph model (subclassing Model with a call() "
+                            "method is not supported by scratchnn)")
+        return super().__new__(cls)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
         self.layers: list[Layer] = []
-        self.input_spec: InputLayer | None = None
-        self._flat_weights: Array | None = None   # set by build (see _pack_weights)
+        self._flat_weights: Array | None = None   # set by _pack_weights
         self.stateful_layers: list[Layer] = []
         self.regularized_layers: list[Layer] = []
         self._trainable = True
         self._packed_flags: tuple | None = None   # the flags the buffers were packed for
         self._step_flags: tuple | None = None     # ... and those the training step uses
         self._init_trainer()
-        for layer in layers or []:
-            self.add(layer)
-
-    # -- structure ---------------------------------------------------------------------
-    def add(self, layer: Layer | InputLayer) -> None:
-        """Append a layer (or set the input shape with `Input(shape)` first)."""
-        if isinstance(layer, InputLayer):
-            if self.layers or self.input_spec is not None:
-                raise ValueError(f"Sequential '{self.name}': an Input can only come first")
-            self.input_spec = layer
-            return
-        if not isinstance(layer, Layer):
-            raise TypeError(f"Sequential '{self.name}'.add expects a scratchnn layer, "
-                            f"got {layer!r}")
-        if any(existing.name == layer.name for existing in self.layers):
-            raise ValueError(f"Sequential '{self.name}': all layer names must be unique; "
-                             f"'{layer.name}' is already used")
-        if not self.layers and self.input_spec is None and layer.declared_input_shape:
-            self.input_spec = InputLayer(layer.declared_input_shape[1:])
-        self.layers.append(layer)
-        self._flat_weights = None                 # the structure changed: pack again
-        if self.input_spec is not None:
-            self.build(self.input_spec.batch_shape)
-
-    def pop(self) -> Layer:
-        self._flat_weights = None
-        return self.layers.pop()
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         if index is not None:
@@ -90,23 +67,6 @@ class Sequential(Trainer):
                 return layer
         raise ValueError(f"No such layer: {name!r}. Existing layers are: "
                          f"{[layer.name for layer in self.layers]}")
-
-    @property
-    def built(self) -> bool:
-        return bool(self.layers) and all(layer.built for layer in self.layers)
-
-    def build(self, input_shape: tuple) -> None:
-        """Build every layer in turn, each from the output shape of the one before."""
-        shape = tuple(input_shape)
-        for layer in self.layers:
-            if not layer.built:
-                layer.build(shape)
-            elif layer.input_shape[1:] != shape[1:]:
-                raise ValueError(f"{type(layer).__name__} '{layer.name}' was built for inputs "
-                                 f"{_fmt_shape(layer.input_shape)}, but the layer before it "
-                                 f"gives {_fmt_shape(shape)}")
-            shape = layer.output_shape
-        self._pack_weights()
 
     def _pack_weights(self) -> None:
         """Move every parameter, and every gradient, into flat buffers.
@@ -132,22 +92,15 @@ class Sequential(Trainer):
         entries = [(layer, name) for layer in trained for name in layer.params]
         self._grad_views = [(layer, name, layer.grads[name]) for layer, name in entries]
         self._weight_shapes = [layer.params[name].shape for layer, name in entries]
-        # dL/dx is only needed if some layer before this one learns.
-        for index, layer in enumerate(self.layers):
-            layer.input_grad_needed = any(prev in trained for prev in self.layers[:index])
         # The layers a training step asks for more than a backward pass: those with
         # non-trainable state to assign, those with regularized weights that learn.
         self.stateful_layers = [layer for layer in self.layers if layer.state]
         self.regularized_layers = [layer for layer in trained if layer.regularizers]
         self._packed_flags = self._flags()
+        self._after_pack()
 
-    @property
-    def input_shape(self) -> tuple | None:
-        return self.layers[0].input_shape if self.built else None
-
-    @property
-    def output_shape(self) -> tuple | None:
-        return self.layers[-1].output_shape if self.built else None
+    def _after_pack(self) -> None:
+        """What a model sets up from the packed buffers (which calls need dL/dx, ...)."""
 
     # -- weights -----------------------------------------------------------------------
     @property
@@ -182,11 +135,11 @@ class Sequential(Trainer):
         expected = sum(len(layer.named_weights) for layer in self.layers)
         if weights is None or isinstance(weights, (str, bytes, dict, np.ndarray)) \
                 or not hasattr(weights, "__iter__"):
-            raise TypeError(f"Sequential '{self.name}'.set_weights expects a list of {expected} "
+            raise TypeError(f"{self._describe()}.set_weights expects a list of {expected} "
                             f"arrays (as get_weights() returns), got {type(weights).__name__}")
         weights = list(weights)
         if len(weights) != expected:
-            raise ValueError(f"Sequential '{self.name}' expects {expected} weight arrays, "
+            raise ValueError(f"{self._describe()} expects {expected} weight arrays, "
                              f"got {len(weights)}")
         # Check every layer's arrays before writing any: a bad list changes nothing.
         checked, start = [], 0
@@ -246,7 +199,7 @@ class Sequential(Trainer):
     @trainable.setter
     def trainable(self, value: bool) -> None:
         if not isinstance(value, (bool, np.bool_)):
-            raise ValueError(f"Sequential '{self.name}': trainable must be True or False, "
+            raise ValueError(f"{self._describe()}: trainable must be True or False, "
                              f"got {value!r}")
         self._trainable = bool(value)
         for layer in self.layers:
@@ -263,12 +216,6 @@ class Sequential(Trainer):
         """Repack the flat buffers if a trainable flag changed since they were packed."""
         if self._packed_flags != self._flags() and self._flat_weights is not None:
             self._pack_weights()
-
-    @functools.wraps(Trainer.compile)
-    def compile(self, *args: Any, **kwargs: Any) -> None:
-        # Trainer.compile, then on_compile. (Until trainer.py calls on_compile itself.)
-        super().compile(*args, **kwargs)
-        self.on_compile()
 
     def on_compile(self) -> None:
         """compile() was called: the next training step takes the flags as they are then
@@ -292,7 +239,7 @@ class Sequential(Trainer):
             if flags[0] != self._step_flags[0]:
                 changed.insert(0, f"the model itself ({'unfrozen' if flags[0] else 'frozen'})")
             raise ValueError(
-                f"Sequential '{self.name}': trainable changed for {', '.join(changed)} after "
+                f"{self._describe()}: trainable changed for {', '.join(changed)} after "
                 "training started. Keras 3.15 ignores such a change until compile() is "
                 "called again (its training step keeps the variables it was traced with, and "
                 "it says nothing); call model.compile(...) again for it to take effect")
@@ -300,40 +247,19 @@ class Sequential(Trainer):
         built_for = getattr(optimizer, "_shapes", None)
         if built_for is not None and list(built_for) != list(self.weight_shapes):
             raise ValueError(
-                f"Sequential '{self.name}': {type(optimizer).__name__} '{optimizer.name}' was "
+                f"{self._describe()}: {type(optimizer).__name__} '{optimizer.name}' was "
                 f"built for {len(built_for)} trainable weights {built_for}, but the model now "
                 f"trains {len(self.weight_shapes)} {self.weight_shapes} (a trainable flag "
                 "changed since its first step). Keras keeps using such an optimizer after "
                 "freezing but refuses newly unfrozen weights ('Unknown variable'); compile "
                 "with a new optimizer, e.g. model.compile(optimizer='adam', ...)")
 
-    # -- the passes ----------------------------------------------------------------------
-    def _as_input(self, x) -> Array:
+    # -- the passes' bookkeeping ------------------------------------------------------------
+    def _cast_input(self, x) -> Array:
         x = np.asarray(x, dtype=config.floatx())
         if x.ndim == 0:
-            raise ValueError(f"Sequential '{self.name}' expects a batch of inputs, got a scalar")
-        if not self.layers:
-            raise ValueError(f"Sequential '{self.name}' has no layers")
-        if not self.built:
-            self.build((None, *x.shape[1:]))
-        elif self._flat_weights is None:           # layers built on their own: pack them
-            self.build(self.layers[0].input_shape)
+            raise ValueError(f"{self._describe()} expects a batch of inputs, got a scalar")
         return x
-
-    def forward(self, x: Array, training: bool = False) -> Array:
-        """Run every layer in order; each caches what its backward needs.
-
-        `x` must already fit the model (fit, evaluate, predict and `model(x)` check it
-        once, at the door): the layers' own per-call checks (`layer(x)`) are skipped."""
-        self._ensure_packed()                     # a trainable flag may have changed
-        for layer in self.layers:
-            x = layer.forward(x, training=training)
-        return x
-
-    def __call__(self, x, training: bool = False) -> Array:
-        y = self.forward(check_inputs(self, x, f"Sequential '{self.name}'"), training=training)
-        self.apply_state_updates()
-        return y
 
     def apply_state_updates(self) -> None:
         """Assign the non-trainable weights (moving statistics) that the last
@@ -367,35 +293,6 @@ class Sequential(Trainer):
             for name, regularizer in layer.regularizers.items():
                 layer.grads[name] += regularizer.gradient(layer.params[name])
 
-    def logits_carrier(self, training: bool) -> ActivatedLayer | None:
-        """The softmax/sigmoid layer whose output reached the loss unchanged, if any.
-
-        Keras computes crossentropy from that layer's logits (`_keras_logits`); a layer
-        in between that changes its input (e.g. a training-mode Dropout) loses them."""
-        for layer in reversed(self.layers):
-            if layer.passes_input_through(training):
-                continue
-            if isinstance(layer, ActivatedLayer) and layer.carries_logits:
-                return layer
-            return None
-        return None
-
-    def backward(self, grad: Array, carrier: ActivatedLayer | None = None) -> None:
-        """Backpropagate through every layer, in reverse, filling each layer's grads.
-
-        `grad` is dL/d(output), or, with a logits `carrier`, dL/dz at the carrier's
-        pre-activation: the fused path, where the carrier skips its activation's
-        derivative and the layers after it are identities."""
-        if carrier is not None:
-            stop = self.layers.index(carrier)
-            grad = carrier.backward_z(grad)
-        else:
-            stop = len(self.layers)
-        for layer in reversed(self.layers[:stop]):
-            if grad is None:          # the layers below have no weights: nothing to do
-                break
-            grad = layer.backward(grad)
-
     # -- summary and files ---------------------------------------------------------------
     def summary(self, print_fn: Callable[[str], Any] | None = None) -> None:
         """Print Keras's table: layer (type), output shape, param count, then totals."""
@@ -419,6 +316,6 @@ class Sequential(Trainer):
 
     def _require_built(self, what: str) -> None:
         if not self.built:
-            raise ValueError(f"Sequential '{self.name}' is not built yet, so {what} is not "
+            raise ValueError(f"{self._describe()} is not built yet, so {what} is not "
                              "available: give the first layer input_shape=..., start with "
                              "Input(shape), or call the model on data first")

@@ -131,7 +131,7 @@ def check_call_shape(layer, shape) -> None:
     (`layer.check_input`: Dense looks at the last axis only, Conv2D at the channels, ...);
     sizes not known yet are taken as the built ones."""
     built = layer.input_shape
-    if built is None or isinstance(shape, list):
+    if built is None or isinstance(shape, list) or tuple(shape) == tuple(built):
         return
     same_rank = len(built) == len(shape)
     dims = [(b if same_rank and b is not None else 1) if s is None else s

@@ -27,7 +27,7 @@ from . import config, interrupts, losses, metrics as metrics_module, optimizers
 from . import random as scratch_random
 from .callbacks.base import pythonify_logs
 from .compile_utils import CompileMetrics
-from .data_adapters import ArrayData, EpochIterator, adapt, is_batch_source
+from .data_adapters import ArrayData, EpochIterator, adapt, is_batch_source, n_samples, take
 from .data_utils import (check_data, check_inputs, check_nonnegative_int, check_positive_int,
                          check_verbose, split_validation, unpack_validation)
 from .step import TrainingStep
@@ -87,6 +87,11 @@ class Trainer(TrainingStep):
         self.optimizer = optimizers.get(optimizer)
         self.loss = losses.get(loss)
         self._compile_metrics = compile_metrics
+        self.on_compile()
+
+    def on_compile(self) -> None:
+        """What a model resets when compiled again (model.py: the trainable flags the next
+        training step takes)."""
 
     @property
     def compiled(self) -> bool:
@@ -282,7 +287,7 @@ class Trainer(TrainingStep):
         begin, end = cbs.hooked("on_predict_batch_begin"), cbs.hooked("on_predict_batch_end")
         batches.start()
         cbs.call("on_predict_begin")
-        if not is_batch_source(x) and len(x) == 0:
+        if not is_batch_source(x) and n_samples(x) == 0:
             out = self._predict_nothing(x)
         else:
             out, outputs = None, []
@@ -294,33 +299,43 @@ class Trainer(TrainingStep):
                 if batch is None:
                     break
                 y = self._predict_batch(self._checked(batch, batches, step, need_y=False)[0])
+                ys = y if isinstance(y, list) else [y]           # one array per output
                 if isinstance(batches.data, ArrayData):      # the rows are known: write
                     if out is None:                            # each batch into its place
-                        out = np.empty((len(x), *y.shape[1:]), dtype=y.dtype)
+                        out = [np.empty((n_samples(x), *a.shape[1:]), a.dtype) for a in ys]
                     start = step * batches.data.batch_size
-                    out[start:start + len(y)] = y
+                    for whole, part in zip(out, ys):
+                        whole[start:start + len(part)] = part
                 else:
-                    outputs.append(y)
+                    outputs.append(ys)
                 if end:
                     cbs.call("on_predict_batch_end", step, logs={"outputs": y})
             if out is None:
-                out = outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
+                out = [np.concatenate(parts) for parts in zip(*outputs)]
+            out = self.pack_outputs(out)
         cbs.call("on_predict_end")
         return out
 
-    def _predict_batch(self, x: Array) -> Array:
+    def _predict_batch(self, x):
         """One batch in inference mode, pushed through the layers in slices of `rows`
         samples (the same numbers; see PREDICT_SLICE_BYTES)."""
-        rows = self._predict_slice_rows(len(x))
-        if rows >= len(x):
+        n = n_samples(x)
+        rows = self._predict_slice_rows(n)
+        if rows >= n:
             return self.forward(x)
         out = None
-        for start in range(0, len(x), rows):
-            y = self.forward(x[start:start + rows])
+        for start in range(0, n, rows):
+            ys = self.forward(take(x, slice(start, start + rows)))
+            ys = ys if isinstance(ys, list) else [ys]
             if out is None:
-                out = np.empty((len(x), *y.shape[1:]), dtype=y.dtype)
-            out[start:start + rows] = y
-        return out
+                out = [np.empty((n, *a.shape[1:]), dtype=a.dtype) for a in ys]
+            for whole, part in zip(out, ys):
+                whole[start:start + rows] = part
+        return out if len(out) > 1 else out[0]
+
+    def pack_outputs(self, ys: list):
+        """predict's result from one array per output (a Sequential has one)."""
+        return ys[0]
 
     def _predict_nothing(self, x: Array) -> Array:
         """predict on no samples: the shape the layers give x (sizes known only at run time

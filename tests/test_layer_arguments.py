@@ -26,7 +26,8 @@ REQUIRED = {L.Dense: (4,), L.Flatten: (), L.Activation: ("relu",), L.Dropout: (0
             L.ReLU: (), L.LeakyReLU: (), L.ELU: (), L.BatchNormalization: (),
             L.Conv2D: (2, 3), L.MaxPooling2D: (), L.AveragePooling2D: (2,),
             L.GlobalAveragePooling2D: (), L.GlobalMaxPooling2D: (), L.ZeroPadding2D: (),
-            L.Reshape: ((2,),)}
+            L.Reshape: ((2,),), L.Add: (), L.Subtract: (), L.Multiply: (), L.Average: (),
+            L.Maximum: (), L.Minimum: (), L.Concatenate: ()}
 
 # Keras 3.15.1's constructor arguments of each class, measured with
 # inspect.signature(keras.layers.X.__init__), plus those of its base Layer
@@ -59,6 +60,8 @@ KERAS_ARGUMENTS = {
     L.LeakyReLU: ("negative_slope",),
     L.ELU: ("alpha",),
     L.ReLU: ("max_value", "negative_slope", "threshold"),
+    L.Add: (), L.Subtract: (), L.Multiply: (), L.Average: (), L.Maximum: (), L.Minimum: (),
+    L.Concatenate: ("axis",),
 }
 CLASSES = sorted(REQUIRED, key=lambda cls: cls.__name__)
 
@@ -69,8 +72,9 @@ def _make(cls, **kwargs):
 
 def test_every_exported_layer_class_is_covered():
     exported = {getattr(L, name) for name in L.__all__}
+    # (InputLayer takes Input's arguments: test_input_takes_kerass_arguments_switched_off)
     layers = {cls for cls in exported if inspect.isclass(cls) and issubclass(cls, L.Layer)
-              and cls not in (L.Layer, L.ActivatedLayer)}
+              and cls not in (L.Layer, L.ActivatedLayer, L.Merge, L.InputLayer)}
     assert layers == set(REQUIRED) == set(KERAS_ARGUMENTS)
 
 
@@ -158,8 +162,11 @@ def test_keras_only_arguments_are_one_table_per_class_merged_along_the_bases():
 
 def test_input_takes_kerass_arguments_switched_off():
     assert snn.Input((3,), batch_size=None, dtype="float32", sparse=False, ragged=False,
-                     tensor=None, optional=False).shape == (3,)
-    assert snn.Input(batch_shape=(None, 28, 28)).shape == (28, 28)
+                     tensor=None, optional=False).shape == (None, 3)
+    assert snn.Input(batch_shape=(None, 28, 28)).shape == (None, 28, 28)
+    with pytest.raises(ValueError, match=r"^InputLayer: Unrecognized keyword arguments passed "
+                                         r"to InputLayer: \{'colour': 'red'\}"):
+        L.InputLayer((3,), colour="red")
     for kwargs, says in ((dict(batch_size=32), "batch_size=32 is not supported"),
                          (dict(sparse=True), "sparse=True is not supported"),
                          (dict(dtype="float16"), "dtype='float16' is not supported")):

@@ -338,8 +338,10 @@ def test_scalar_inputs_are_refused():
 
 
 def test_unsupported_arguments_are_refused_by_name():
-    assert "argument(s) autocast not supported by scratchnn" in message(
+    assert "Add: autocast=False is not supported by scratchnn" in message(
         lambda: Add(autocast=False))
+    assert "Unrecognized keyword arguments passed to Concatenate: {'colour': 1}" in message(
+        lambda: Concatenate(colour=1))
     assert "dtype='float16' is not supported by scratchnn" in message(
         lambda: Maximum(dtype="float16"))
     assert Add(dtype="float32").get_config()["dtype"]["config"]["name"] == "float32"

@@ -82,16 +82,20 @@ class Conv2D(ActivatedLayer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizer_arg(kernel_regularizer, "kernel_regularizer", self)
         self.bias_regularizer = regularizer_arg(bias_regularizer, "bias_regularizer", self)
-        # im2col of the input (with the ones column when there is a bias), of dz for the
-        # gathering backward, and of inference chunks: each reuses its buffer between calls.
-        self._im2col = Im2col(self.kernel_size, self.strides, self.dilation_rate, use_bias)
+        self.new_scratch()
+        self._kept = False
+
+    def new_scratch(self) -> None:
+        """The buffers Conv2D reuses between calls (a replica gets its own): im2col of the
+        input (with the ones column when there is a bias), of dz for the gathering
+        backward, and of inference chunks; the window rows of the input and of dz."""
+        self._im2col = Im2col(self.kernel_size, self.strides, self.dilation_rate, self.use_bias)
         self._im2col_chunks = Im2col(self.kernel_size, self.strides, self.dilation_rate,
-                                     use_bias)
+                                     self.use_bias)
         self._im2col_dz = Im2col(self.kernel_size, (1, 1), self.dilation_rate, False)
         self._cols: Array | None = None
         # Stride 1, no dilation, C >= 4: window rows of the input and of dz (im2col.py).
         self._rows, self._rows_dz = WindowRows(), WindowRows()
-        self._kept = False
 
     @property
     def effective_kernel(self) -> tuple[int, int]:

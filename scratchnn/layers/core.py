@@ -10,35 +10,67 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import activations, config, initializers, random, regularizers, utils
+from ..nodes import Node, SymbolicTensor
 from .base import ActivatedLayer, Layer, _as_tuple, regularizer_arg
 
 
-class InputLayer:
-    """The input specification of a Sequential model (not counted in `model.layers`)."""
+class InputLayer(Layer):
+    """The start of a model: no weights, its output is the input batch itself.
 
-    def __init__(self, shape: tuple, name: str | None = None) -> None:
-        self.shape = _as_tuple(shape, "shape", self)          # per-sample shape
-        self.name = name if name is not None else utils.unique_name("input_layer")
+    `snn.Input(shape)` makes one and returns its output, a symbolic tensor (nodes.py), from
+    which a graph is built (`snn.Model(inputs, outputs)`). In a Sequential it sets the input
+    shape and, as in Keras, is not listed in `model.layers`."""
+
+    ARGUMENTS = ("batch_size", "dtype", "sparse", "ragged", "batch_shape", "tensor",
+                 "input_tensor", "optional")
+
+    def __init__(self, shape: tuple | None = None, name: str | None = None, **kwargs: Any) -> None:
+        unknown = {key: value for key, value in kwargs.items() if key not in self.ARGUMENTS}
+        if unknown:                                   # Keras's words, as for every layer
+            raise ValueError(f"InputLayer: Unrecognized keyword arguments passed to "
+                             f"InputLayer: {unknown} (it takes shape, name, "
+                             f"{', '.join(self.ARGUMENTS)})")
+        batch_shape = _input_batch_shape(shape, name, **kwargs)
+        super().__init__(name=name if name is not None else utils.unique_name("input_layer"))
+        self.shape = batch_shape[1:]                           # per-sample shape
+        self.built = True
+        self.input_shape = self.output_shape = batch_shape
+        # Its one call has no inputs: the graph starts here. The tensor takes the layer's
+        # name when one was given, else an automatic one (Keras's rule).
+        Node(self, [], SymbolicTensor(batch_shape, name=name))
 
     @property
     def batch_shape(self) -> tuple:
         return (None, *self.shape)
 
+    @property
+    def input(self):
+        return self.output                                      # as Keras's InputLayer
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        return x
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        return dy
+
+    def get_config(self) -> dict[str, Any]:
+        return {"batch_shape": list(self.batch_shape), "dtype": config.floatx(),
+                "sparse": False, "ragged": False, "name": self.name, "optional": False}
+
     def __repr__(self) -> str:
-        return f"<Input shape={self.batch_shape}>"
+        return f"<InputLayer name={self.name!r} shape={self.batch_shape}>"
 
 
-def Input(shape: tuple | int | None = None, batch_size: int | None = None,  # noqa: N802
-          dtype: Any = None, sparse: bool | None = None, ragged: bool | None = None,
-          batch_shape: tuple | None = None, name: str | None = None, tensor: Any = None,
-          optional: bool = False) -> InputLayer:
-    """`keras.Input(shape=...)`: the per-sample input shape of a model, e.g. (28, 28), or
-    `batch_shape=(None, 28, 28)`. Keras's other arguments are accepted switched off
-    (scratchnn models take any batch size, dense floatx arrays) and refused otherwise."""
+def _input_batch_shape(shape, name, batch_size=None, dtype=None, sparse=None, ragged=None,
+                       batch_shape=None, tensor=None, input_tensor=None,
+                       optional=False) -> tuple:
+    """(None, *shape) from Keras's Input/InputLayer arguments. Keras's other arguments are
+    accepted switched off (scratchnn models take any batch size, dense floatx arrays) and
+    refused otherwise."""
     where = "Input" + (f" '{name}'" if name is not None else "")
     for key, value, off in (("batch_size", batch_size, None), ("sparse", sparse, False),
                             ("ragged", ragged, False), ("tensor", tensor, None),
-                            ("optional", optional, False)):
+                            ("input_tensor", input_tensor, None), ("optional", optional, False)):
         if value is not None and value is not off:
             raise ValueError(f"{where}: {key}={value!r} is not supported by scratchnn "
                              f"(accepted: {key}={off!r})")
@@ -55,7 +87,25 @@ def Input(shape: tuple | int | None = None, batch_size: int | None = None,  # no
         shape = batch_shape[1:]
     if shape is None:
         raise ValueError(f"{where}: give the per-sample shape (shape=...) or batch_shape")
-    return InputLayer(shape, name=name)
+    try:
+        shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(
+            None if d is None else int(d) for d in shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: shape must be an int or a tuple of ints, got "
+                         f"{shape!r}") from None
+    return (None, *shape)
+
+
+def Input(shape: tuple | int | None = None, batch_size: int | None = None,  # noqa: N802
+          dtype: Any = None, sparse: bool | None = None, ragged: bool | None = None,
+          batch_shape: tuple | None = None, name: str | None = None, tensor: Any = None,
+          optional: bool = False) -> SymbolicTensor:
+    """`keras.Input(shape=...)`: a symbolic tensor standing for a batch of inputs of the
+    per-sample shape `shape`, e.g. (28, 28) (or `batch_shape=(None, 28, 28)`). Call layers
+    on it to build a graph; a Sequential also takes it as its first entry."""
+    return InputLayer(shape, name=name, batch_size=batch_size, dtype=dtype, sparse=sparse,
+                      ragged=ragged, batch_shape=batch_shape, tensor=tensor,
+                      optional=optional).output
 
 
 class Dense(ActivatedLayer):

@@ -29,6 +29,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import config
+from ..nodes import call_symbolic, is_symbolic
 from .base import Layer
 
 Array = np.ndarray
@@ -68,15 +69,9 @@ class Merge(Layer):
 
     def __init__(self, name: str | None = None, trainable: bool = True,
                  dtype: str | None = None, **kwargs: Any) -> None:
-        super().__init__(name=name, trainable=trainable)
-        if kwargs:
-            raise ValueError(self._where() + f"argument(s) {', '.join(sorted(kwargs))} "
-                             "not supported by scratchnn (merge layers take name, trainable "
-                             "and dtype)")
-        if dtype not in (None, config.floatx()):
-            raise ValueError(self._where() + f"dtype={dtype!r} is not supported by scratchnn: "
-                             f"layers compute in the floatx, now {config.floatx()!r} "
-                             "(snn.config.set_floatx)")
+        # Arguments are checked as every layer's are (arguments.py: unknown ones refused by
+        # name, dtype only the floatx).
+        super().__init__(name=name, trainable=trainable, dtype=dtype, **kwargs)
         self.cache: tuple = ()
 
     def _where(self) -> str:
@@ -154,7 +149,9 @@ class Merge(Layer):
     def __call__(self, xs: Sequence[Array], training: bool = False) -> Array:
         """Eager call on a list of arrays: cast to floatx, check the shapes (before building,
         so that errors show the real shapes, batch sizes included, as Keras's do), build on
-        the first call, forward."""
+        the first call, forward. On symbolic tensors: record the call (nodes.py)."""
+        if is_symbolic(xs):
+            return call_symbolic(self, xs)
         if not isinstance(xs, (list, tuple)):
             raise ValueError(self._where() + self.list_error(np.shape(xs)))
         xs = [np.asarray(x, dtype=config.floatx()) for x in xs]

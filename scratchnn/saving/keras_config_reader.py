@@ -20,7 +20,7 @@ import math
 
 from .. import activations, config, initializers, layers as L, regularizers
 from ..layers import Activation, BatchNormalization, Conv2D, Dense, Input
-from ..model import Sequential
+from ..sequential import Sequential
 from .keras_config import INIT_CLASSES
 from .state import InvalidFile
 
