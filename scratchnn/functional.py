@@ -79,6 +79,12 @@ class Functional(MultiOutputTraining, Model):
         self.layers = layers
         self.output_names = [t.history.layer.name for t in self.outputs]
         self.input_names = [t.history.layer.name for t in self.inputs]
+        for layer in self.layers:
+            calls = sum(node.layer is layer for node in self.nodes)
+            if calls > 1 and layer.state:     # moving statistics staged once per call
+                raise ValueError(f"{type(layer).__name__} '{layer.name}' is called {calls} "
+                                 "times in this model: a shared layer with non-trainable "
+                                 "state (moving statistics) is not supported by scratchnn")
         if trainable is not True:
             self.trainable = trainable
         self._pack_weights()

@@ -75,9 +75,10 @@ class TrainingStep:
         # optimizer.apply(self.gradients(), self.trainable_weights), with fewer NumPy
         # calls), then the moving statistics. Ctrl-C waits for the whole update: never
         # half a step (interrupts.py).
+        grads = self.flat_gradients()          # (also checks the trainable flags: model.py)
         with interrupts.uninterruptible:
-            self.optimizer.apply_flat(self.flat_gradients(), self.flat_weights,
-                                      self.weight_shapes)
+            if self.weight_shapes:             # nothing to train: Keras skips the update
+                self.optimizer.apply_flat(grads, self.flat_weights, self.weight_shapes)
             self.apply_state_updates()
         self._update_metrics(value, y, y_pred, sample_weight)
 

@@ -1,4 +1,5 @@
-"""Shared fixtures for the engine tests (no TensorFlow needed here)."""
+"""Shared fixtures for the engine tests (no TensorFlow needed here, except in the notebook
+kernels that tests/test_notebooks.py starts: the tour's check cells compare with TensorFlow)."""
 
 from __future__ import annotations
 

@@ -102,8 +102,9 @@ class Conv2D(ActivatedLayer):
         return tuple((k - 1) * d + 1 for k, d in zip(self.kernel_size, self.dilation_rate))
 
     @property
-    def _by_rows(self) -> bool:
-        """Products by WindowRows (stride 1, no dilation, C >= 4 input channels)?"""
+    def uses_window_rows(self) -> bool:
+        """Whether this layer's products run on WindowRows (stride 1, no dilation, C >= 4
+        input channels) rather than on a written `cols` (im2col.py explains both)."""
         return (self.strides == (1, 1) and self.dilation_rate == (1, 1)
                 and self.kernel.shape[2] >= 4)
 
@@ -153,13 +154,15 @@ class Conv2D(ActivatedLayer):
         _, ho, wo, _ = self.compute_output_shape((None, h, w, c))
         self._xp = pad(x, self.pads)                                  # (N, Hp, Wp, C)
         kh, kw = self.kernel_size
-        per_sample = x.itemsize * (ho * self._xp.shape[2] * kh * c if self._by_rows  # U
-                                   else ho * wo * (kh * kw * c + self.use_bias))    # cols
+        if self.uses_window_rows:                                     # bytes of U per sample
+            per_sample = x.itemsize * ho * self._xp.shape[2] * kh * c
+        else:                                                         # ... of cols
+            per_sample = x.itemsize * ho * wo * (kh * kw * c + self.use_bias)
         # `_kept`: the windows (U or cols) of this x are kept for backward_z.
         self._kept = training or n * per_sample <= 2 * INFERENCE_CHUNK_BYTES
         if not self._kept:
             z = self._forward_in_chunks((ho, wo), max(1, INFERENCE_CHUNK_BYTES // per_sample))
-        elif self._by_rows:
+        elif self.uses_window_rows:
             z = self._rows.conv(self._xp, self.kernel, (ho, wo))      # (N, Ho, Wo, F)
             if self.use_bias:
                 z += self.bias
@@ -175,12 +178,12 @@ class Conv2D(ActivatedLayer):
         z = np.empty((n, *out_hw, self.filters), self._xp.dtype)
         for start in range(0, n, chunk):
             xp = self._xp[start:start + chunk]
-            if self._by_rows:
+            if self.uses_window_rows:
                 z[start:start + chunk] = self._rows.conv(xp, self.kernel, out_hw)
             else:
                 np.matmul(self._im2col_chunks(xp, out_hw), self._matrix(self.weight_block),
                           out=view_as(z[start:start + chunk], (-1, self.filters)))
-        if self._by_rows and self.use_bias:
+        if self.uses_window_rows and self.use_bias:
             z += self.bias
         return z
 
@@ -203,12 +206,12 @@ class Conv2D(ActivatedLayer):
         model's flat gradient buffer: see Dense.backward_z)."""
         kh, kw, c, _ = self.kernel.shape
         if not self._kept:                # forward ran in inference chunks: rebuild
-            if self._by_rows:
+            if self.uses_window_rows:
                 self._rows(self._xp, kh, kw, dz.shape[1])
             else:
                 self._cols = self._im2col(self._xp, dz.shape[1:3])
             self._kept = True
-        if self._by_rows:                 # the same sums, over the views of WindowRows
+        if self.uses_window_rows:                 # the same sums, over the views of WindowRows
             self.grads["kernel"][...] = self._rows.kernel_grad(dz, kh, kw, c, self._xp.shape[2])
             if self.use_bias:
                 np.add.reduce(dz2, axis=0, out=self.grads["bias"])     # dL/db = sum of dz
@@ -226,7 +229,7 @@ class Conv2D(ActivatedLayer):
         keh, kew = self.effective_kernel
         dzp = pad(dz, ((keh - 1 - top, h - ho + top), (kew - 1 - left, w - wo + left)))
         rotated = self.kernel[::-1, ::-1].transpose(0, 1, 3, 2)        # (kh, kw, F, C)
-        if self._by_rows:
+        if self.uses_window_rows:
             return self._rows_dz.conv(dzp, rotated, (h, w))
         dcols = self._im2col_dz(dzp, (h, w))                          # (N*H*W, kh*kw*F)
         return (dcols @ rotated.reshape(-1, c)).reshape(n, h, w, c)
