@@ -1,10 +1,12 @@
 """Keras twins of scratchnn models, and reference runs on TensorFlow.
 
-    keras_model = to_keras(model)            # same layers, configs, names and weights
-    model = from_keras(keras_model)          # and back
+    keras_model = to_keras(model)            # same layers, configs, names and weights; a
+                                             # graph model's twin makes the same calls
+    model = from_keras(keras_model)          # and back (Sequential or Functional)
     loss, grads = keras_gradients(keras_model, x, y)        # what Keras fit applies
     history = keras_fit(keras_model, x, y, epochs=5, orders=recorded_orders)
 
+x and y may be lists or dicts of arrays for models with several inputs or outputs.
 This package (unlike scratchnn) imports TensorFlow and Keras.
 """
 

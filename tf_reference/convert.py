@@ -1,4 +1,11 @@
-"""Translate models between scratchnn and Keras, layer by layer, weights included."""
+"""Translate models between scratchnn and Keras, weights and compile settings included.
+
+    twin = to_keras(model)        # a Sequential's twin is a keras.Sequential, a graph
+                                  # model's (snn.Model(inputs, outputs)) a keras.Model
+    model = from_keras(twin)      # and back: Sequential from Sequential, graph from graph
+
+Layers are translated one by one (layers.py); a graph's calls are replayed (graphs.py).
+"""
 
 from __future__ import annotations
 
@@ -8,84 +15,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 import scratchnn as snn  # noqa: E402
 
+from .graphs import graph_from_keras, graph_to_keras  # noqa: E402
+from .layers import keras_layer, snn_layer  # noqa: E402
 from .masks import InjectedDropout  # noqa: E402
 from .optimizers import keras_optimizer  # noqa: E402
-
-
-def _keras_initializer(init, default: str):
-    """Keras's twin of a scratchnn initializer, built from its config. A seed of None is
-    drawn now from Python's `random`, as Keras draws it inside the layer's constructor
-    (kernel first, then bias), so a twin built after `keras.utils.set_random_seed(s)` in
-    the same order draws the same seeds. A user's own function has no Keras twin: the
-    layer keeps Keras's default, and only transferred weights make the twin equal."""
-    cfg = snn.initializers.serialize(init)
-    if cfg.get("module") != "keras.initializers":
-        return default
-    return keras.initializers.deserialize(cfg)
-
-
-def _keras_regularizer(regularizer):
-    """Keras's twin of a scratchnn regularizer (None for None), from its config."""
-    cfg = snn.regularizers.serialize(regularizer)
-    return None if cfg is None else keras.regularizers.deserialize(cfg)
-
-
-def _keras_layer(layer: snn.layers.Layer):
-    """The Keras layer with the same configuration as a scratchnn layer."""
-    cfg = layer.get_config()
-    name = cfg["name"]
-    L = snn.layers
-    if isinstance(layer, (L.Dense, L.Conv2D)):
-        extra = dict(kernel_initializer=_keras_initializer(layer.kernel_initializer,
-                                                           "glorot_uniform"),
-                     bias_initializer=_keras_initializer(layer.bias_initializer, "zeros"),
-                     kernel_regularizer=_keras_regularizer(layer.kernel_regularizer),
-                     bias_regularizer=_keras_regularizer(layer.bias_regularizer))
-    if isinstance(layer, L.Dense):
-        return keras.layers.Dense(cfg["units"], activation=cfg["activation"],
-                                  use_bias=cfg["use_bias"], name=name, **extra)
-    if isinstance(layer, L.Conv2D):
-        return keras.layers.Conv2D(cfg["filters"], cfg["kernel_size"], strides=cfg["strides"],
-                                   padding=cfg["padding"], dilation_rate=cfg["dilation_rate"],
-                                   activation=cfg["activation"], use_bias=cfg["use_bias"],
-                                   name=name, **extra)
-    if isinstance(layer, (L.MaxPooling2D, L.AveragePooling2D)):
-        kind = getattr(keras.layers, type(layer).__name__)
-        return kind(cfg["pool_size"], strides=cfg["strides"], padding=cfg["padding"], name=name)
-    if isinstance(layer, (L.GlobalAveragePooling2D, L.GlobalMaxPooling2D)):
-        kind = getattr(keras.layers, type(layer).__name__)
-        return kind(keepdims=cfg["keepdims"], name=name)
-    if isinstance(layer, L.BatchNormalization):
-        inits = {f"{w}_initializer": _keras_initializer(getattr(layer, f"{w}_initializer"), d)
-                 for w, d in (("beta", "zeros"), ("gamma", "ones"), ("moving_mean", "zeros"),
-                              ("moving_variance", "ones"))}
-        return keras.layers.BatchNormalization(
-            axis=cfg["axis"], momentum=cfg["momentum"], epsilon=cfg["epsilon"],
-            center=cfg["center"], scale=cfg["scale"], name=name, **inits,
-            beta_regularizer=_keras_regularizer(layer.beta_regularizer),
-            gamma_regularizer=_keras_regularizer(layer.gamma_regularizer))
-    if isinstance(layer, L.ZeroPadding2D):
-        return keras.layers.ZeroPadding2D(cfg["padding"], name=name)
-    if isinstance(layer, L.Reshape):
-        return keras.layers.Reshape(cfg["target_shape"], name=name)
-    if isinstance(layer, L.LeakyReLU):
-        return keras.layers.LeakyReLU(negative_slope=cfg["negative_slope"], name=name)
-    if isinstance(layer, L.ReLU):
-        return keras.layers.ReLU(max_value=cfg["max_value"], negative_slope=cfg["negative_slope"],
-                                 threshold=cfg["threshold"], name=name)
-    if isinstance(layer, L.ELU):
-        return keras.layers.ELU(alpha=cfg["alpha"], name=name)
-    if isinstance(layer, snn.layers.Flatten):
-        return keras.layers.Flatten(name=name)
-    if isinstance(layer, snn.layers.Activation):
-        return keras.layers.Activation(cfg["activation"], name=name)
-    if isinstance(layer, snn.layers.Dropout):
-        return keras.layers.Dropout(cfg["rate"], noise_shape=cfg.get("noise_shape"),
-                                    seed=cfg["seed"], name=name)
-    raise TypeError(f"to_keras: no Keras twin for {type(layer).__name__} '{layer.name}'")
 
 
 def _keras_loss(loss: snn.losses.Loss):
@@ -103,47 +40,140 @@ def _keras_loss(loss: snn.losses.Loss):
         snn.losses.MeanSquaredError: lambda: keras.losses.MeanSquaredError(reduction=reduction),
         snn.losses.MeanAbsoluteError: lambda: keras.losses.MeanAbsoluteError(reduction=reduction),
     }
+    if type(loss) not in kinds:
+        raise TypeError(f"to_keras: no Keras twin for loss {type(loss).__name__} "
+                        f"'{getattr(loss, 'name', loss)}'")
     return kinds[type(loss)]()
 
 
+# scratchnn metric class -> the Keras class of the same name (same arguments, same key).
+_METRIC_CLASSES = {snn.metrics.BinaryAccuracy: keras.metrics.BinaryAccuracy,
+                   snn.metrics.CategoricalAccuracy: keras.metrics.CategoricalAccuracy,
+                   snn.metrics.SparseCategoricalAccuracy: keras.metrics.SparseCategoricalAccuracy,
+                   snn.metrics.MeanAbsoluteError: keras.metrics.MeanAbsoluteError,
+                   snn.metrics.MeanSquaredError: keras.metrics.MeanSquaredError}
+
+# scratchnn per-sample function -> Keras's function of the same name and formula.
+_METRIC_FUNCTIONS = {snn.metrics.binary_accuracy: keras.metrics.binary_accuracy,
+                     snn.metrics.categorical_accuracy: keras.metrics.categorical_accuracy,
+                     snn.metrics.sparse_categorical_accuracy:
+                         keras.metrics.sparse_categorical_accuracy,
+                     snn.losses.mean_absolute_error: keras.metrics.mean_absolute_error,
+                     snn.losses.mean_squared_error: keras.metrics.mean_squared_error,
+                     snn.losses.binary_crossentropy: keras.metrics.binary_crossentropy,
+                     snn.losses.categorical_crossentropy: keras.metrics.categorical_crossentropy,
+                     snn.losses.sparse_categorical_crossentropy:
+                         keras.metrics.sparse_categorical_crossentropy}
+
+
 def _keras_metric(metric):
+    """The Keras twin of one compile() metric, with the same log key: a name stays a name, a
+    scratchnn Metric class becomes Keras's class, a Metric object Keras's object of the same
+    class, name, dtype (and threshold), a MeanMetricWrapper or a plain function Keras's
+    MeanMetricWrapper of the same name over Keras's function of the same name; a user's
+    NumPy function runs inside Keras's graph through tf.numpy_function."""
     if isinstance(metric, str):
         return metric
-    kinds = {snn.metrics.BinaryAccuracy: keras.metrics.BinaryAccuracy,
-             snn.metrics.CategoricalAccuracy: keras.metrics.CategoricalAccuracy,
-             snn.metrics.SparseCategoricalAccuracy: keras.metrics.SparseCategoricalAccuracy,
-             snn.metrics.MeanAbsoluteError: keras.metrics.MeanAbsoluteError,
-             snn.metrics.MeanSquaredError: keras.metrics.MeanSquaredError}
-    return kinds[type(metric)](name=metric.name)
+    if isinstance(metric, type):
+        if metric not in _METRIC_CLASSES:
+            raise TypeError(f"to_keras: no Keras twin for metric class {metric.__name__}")
+        return _METRIC_CLASSES[metric]
+    if type(metric) in _METRIC_CLASSES:
+        extra = {"threshold": metric.threshold} if hasattr(metric, "threshold") else {}
+        return _METRIC_CLASSES[type(metric)](name=metric.name, dtype=metric.dtype.name, **extra)
+    if type(metric) is snn.metrics.MeanMetricWrapper:
+        return keras.metrics.MeanMetricWrapper(_keras_metric_function(metric.fn),
+                                               name=metric.name, dtype=metric.dtype.name)
+    if isinstance(metric, snn.metrics.Metric):
+        raise TypeError(f"to_keras: no Keras twin for metric {type(metric).__name__} "
+                        f"'{metric.name}'")
+    if callable(metric):             # scratchnn wraps a function in a MeanMetricWrapper too
+        name = getattr(metric, "__name__", type(metric).__name__)
+        return keras.metrics.MeanMetricWrapper(_keras_metric_function(metric), name=name)
+    raise TypeError(f"to_keras: no Keras twin for metric {metric!r}")
 
 
-def to_keras(model: snn.Sequential, compile: bool = True,
-             masks: dict[str, list] | None = None,
-             copy_weights: bool = True) -> keras.Sequential:
-    """The Keras Sequential with the same layers, trainable flags and weights (and, when
-    `model` is compiled, the same loss, optimizer hyper-parameters and metrics).
+def _keras_metric_function(fn):
+    """Keras's function of the same name, or `fn` itself run on NumPy arrays inside the graph
+    (its values reshaped to one row per sample: Keras's Mean then averages each row, as
+    scratchnn's does)."""
+    if fn in _METRIC_FUNCTIONS:
+        return _METRIC_FUNCTIONS[fn]
+
+    def on_numpy(y_true, y_pred):
+        values = tf.numpy_function(lambda t, p: np.asarray(fn(t, p), p.dtype),
+                                   [y_true, y_pred], y_pred.dtype, stateful=False)
+        return tf.reshape(values, [tf.shape(y_pred)[0], -1])
+    on_numpy.__name__ = getattr(fn, "__name__", "numpy_metric")
+    return on_numpy
+
+
+def _keras_metrics(given):
+    """compile()'s `metrics` (or `weighted_metrics`) with every entry replaced by its twin,
+    in the same structure (a list, a list of lists per output, a dict per output)."""
+    if given is None:
+        return None
+    if isinstance(given, dict):
+        return {key: _keras_metrics(value) for key, value in given.items()}
+    if isinstance(given, (list, tuple)):
+        return [_keras_metrics(value) for value in given]
+    return _keras_metric(given)
+
+
+def _compile_arguments(model) -> dict:
+    """keras.Model.compile's arguments for the twin of a compiled scratchnn model: the
+    same optimizer (fresh state), loss per output (None where an output has none),
+    loss_weights, metrics and weighted_metrics, in the structure compile() was given."""
+    arguments = dict(optimizer=keras_optimizer(model.optimizer))
+    if getattr(model, "is_multi_output", False):
+        compiled = model._compile_loss
+        losses = [None if loss is None else _keras_loss(loss) for loss in compiled.losses]
+        weights = None if all(w is None for w in compiled.weights) else list(compiled.weights)
+        if isinstance(model.output, dict):       # keyed as the outputs are (sorted keys)
+            keys = sorted(model.output)
+            losses = dict(zip(keys, losses))
+            weights = None if weights is None else dict(zip(keys, weights))
+        arguments.update(loss=losses, loss_weights=weights)
+        user = (model._compile_metrics.user_metrics, model._compile_metrics.user_weighted)
+    else:
+        arguments.update(loss=_keras_loss(model.loss))
+        user = (model.compiled_metric_ids or None, model.compiled_weighted_metric_ids or None)
+    arguments.update(metrics=_keras_metrics(user[0]), weighted_metrics=_keras_metrics(user[1]))
+    return arguments
+
+
+def to_keras(model, compile: bool = True, masks: dict[str, list] | None = None,
+             copy_weights: bool = True) -> keras.Model:
+    """The Keras twin of a scratchnn model: the same layers (names, classes, configs),
+    trainable flags and weights, and, when `model` is compiled, the same losses,
+    loss_weights, optimizer hyper-parameters and metrics. A Sequential gives a
+    keras.Sequential; a graph model (snn.Model(inputs, outputs)) a keras.Model making the
+    same calls (shared layers shared, merge layers on the same lists), inputs and outputs
+    in the same structure (graphs.py).
 
     masks: {dropout layer name: [mask per training batch]} (see masks.MaskRecorder)
     replaces those Dropout layers by InjectedDropout; `keras_fit` then feeds them.
     copy_weights=False keeps the weights Keras's own initializers drew: after
     `keras.utils.set_random_seed(s)`, those of a scratchnn model built after
-    `snn.utils.set_random_seed(s)` with its layers created in model order."""
+    `snn.utils.set_random_seed(s)` with its layers created in `model.layers` order."""
     if not model.built:
         raise ValueError(f"to_keras: model '{model.name}' must be built first (give it an "
                          "input shape or call it on data)")
-    layers = []
-    for layer in model.layers:
-        if masks is not None and layer.name in masks:
-            layers.append(InjectedDropout(layer.rate, masks[layer.name], name=layer.name))
-        else:
-            layers.append(_keras_layer(layer))
-    twin = keras.Sequential([keras.Input(model.input_shape[1:])] + layers, name=model.name)
+    if hasattr(model, "nodes"):
+        twin = graph_to_keras(model, masks)
+    else:
+        layers = []
+        for layer in model.layers:
+            if masks is not None and layer.name in masks:
+                layers.append(InjectedDropout(layer.rate, masks[layer.name], name=layer.name))
+            else:
+                layers.append(keras_layer(layer))
+        twin = keras.Sequential([keras.Input(model.input_shape[1:])] + layers, name=model.name)
     _copy_trainable_flags(model, twin)
     if copy_weights:
         twin.set_weights(model.get_weights())
-    if compile and model.loss is not None:
-        twin.compile(optimizer=keras_optimizer(model.optimizer), loss=_keras_loss(model.loss),
-                     metrics=[_keras_metric(m) for m in model.compiled_metric_ids] or None)
+    if compile and model.compiled:
+        twin.compile(**_compile_arguments(model))
     return twin
 
 
@@ -156,82 +186,22 @@ def _copy_trainable_flags(source, target) -> None:
         theirs.trainable = mine.trainable
 
 
-def _snn_layer(layer):
-    cfg = layer.get_config()
-    name = cfg["name"]
-    activation = keras.activations.serialize(layer.activation) if hasattr(layer, "activation") \
-        else None
-    inits = {key: cfg[key] for key in ("kernel_initializer", "bias_initializer",
-                                       "kernel_regularizer", "bias_regularizer") if key in cfg}
-    twin = _snn_layer_more(layer, cfg, name)
-    if twin is not None:
-        return twin
-    if isinstance(layer, keras.layers.Dense):
-        return snn.layers.Dense(cfg["units"], activation=activation, use_bias=cfg["use_bias"],
-                                name=name, **inits)
-    if isinstance(layer, keras.layers.Conv2D):
-        if cfg.get("data_format", "channels_last") != "channels_last" or cfg.get("groups", 1) != 1:
-            raise TypeError(f"from_keras: Conv2D '{name}' must be channels_last with groups=1")
-        return snn.layers.Conv2D(cfg["filters"], tuple(cfg["kernel_size"]),
-                                 strides=tuple(cfg["strides"]), padding=cfg["padding"],
-                                 dilation_rate=tuple(cfg["dilation_rate"]), activation=activation,
-                                 use_bias=cfg["use_bias"], name=name, **inits)
-    if isinstance(layer, keras.layers.MaxPooling2D):
-        return snn.layers.MaxPooling2D(tuple(cfg["pool_size"]), strides=tuple(cfg["strides"]),
-                                       padding=cfg["padding"], name=name)
-    if isinstance(layer, keras.layers.Flatten):
-        return snn.layers.Flatten(name=name)
-    if isinstance(layer, keras.layers.Activation):
-        return snn.layers.Activation(activation, name=name)
-    if isinstance(layer, keras.layers.Dropout):
-        return snn.layers.Dropout(cfg["rate"], noise_shape=cfg.get("noise_shape"),
-                                  seed=cfg.get("seed"), name=name)
-    raise TypeError(f"from_keras: scratchnn has no layer for {type(layer).__name__} "
-                    f"'{layer.name}'")
-
-
-def _snn_layer_more(layer, cfg: dict, name: str):
-    """The scratchnn twin of the layers beyond the tutorials' (None for the others)."""
-    L = snn.layers
-    for kind in ("AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
-                 "BatchNormalization", "ZeroPadding2D", "Reshape", "LeakyReLU", "ELU", "ReLU"):
-        if isinstance(layer, getattr(keras.layers, kind)):
-            break
+def from_keras(keras_model):
+    """The scratchnn twin of a built Keras model, with the same layers, trainable flags and
+    weights (activation functions must be ones scratchnn knows): a Sequential for a
+    keras.Sequential, a graph model replaying the calls of a Functional one (graphs.py).
+    The twin is not compiled."""
+    if isinstance(keras_model, keras.Sequential):
+        input_shape = tuple(keras_model.inputs[0].shape[1:])
+        model = snn.Sequential([snn.Input(input_shape)]
+                               + [snn_layer(layer) for layer in keras_model.layers],
+                               name=keras_model.name)
+    elif hasattr(keras_model, "_nodes_by_depth"):
+        model = graph_from_keras(keras_model)
     else:
-        return None
-    if cfg.get("data_format", "channels_last") != "channels_last":
-        raise TypeError(f"from_keras: {kind} '{name}' must be channels_last")
-    if kind == "AveragePooling2D":
-        return L.AveragePooling2D(tuple(cfg["pool_size"]), strides=tuple(cfg["strides"]),
-                                  padding=cfg["padding"], name=name)
-    if kind.startswith("Global"):
-        return getattr(L, kind)(keepdims=cfg["keepdims"], name=name)
-    if kind == "BatchNormalization":
-        if cfg.get("renorm") or cfg.get("synchronized"):
-            raise TypeError(f"from_keras: BatchNormalization '{name}' uses renorm or "
-                            "synchronized, which scratchnn does not have")
-        keys = ("axis", "momentum", "epsilon", "center", "scale", "beta_initializer",
-                "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer",
-                "beta_regularizer", "gamma_regularizer")
-        return L.BatchNormalization(**{k: cfg[k] for k in keys}, name=name)
-    if kind == "ZeroPadding2D":
-        return L.ZeroPadding2D(tuple(tuple(p) for p in cfg["padding"]), name=name)
-    if kind == "Reshape":
-        return L.Reshape(tuple(cfg["target_shape"]), name=name)
-    if kind == "LeakyReLU":
-        return L.LeakyReLU(cfg["negative_slope"], name=name)
-    if kind == "ReLU":
-        return L.ReLU(cfg["max_value"], cfg["negative_slope"], cfg["threshold"], name=name)
-    return L.ELU(cfg["alpha"], name=name)
-
-
-def from_keras(keras_model) -> snn.Sequential:
-    """The scratchnn Sequential with the same layers, trainable flags and weights as a
-    built Keras Sequential (activation functions must be ones scratchnn knows)."""
-    input_shape = tuple(keras_model.inputs[0].shape[1:])
-    model = snn.Sequential([snn.Input(input_shape)]
-                           + [_snn_layer(layer) for layer in keras_model.layers],
-                           name=keras_model.name)
+        raise TypeError(f"from_keras: '{keras_model.name}' is a subclassed "
+                        f"{type(keras_model).__name__} (no graph of calls to replay); only "
+                        "Sequential and Functional models are supported by scratchnn")
     _copy_trainable_flags(keras_model, model)
     model.set_weights([np.asarray(w) for w in keras_model.get_weights()])
     return model

@@ -36,10 +36,15 @@ class MaskRecorder:
     """Wraps every Dropout layer of a scratchnn model so the masks it draws are kept,
     per layer name, in drawing order."""
 
-    def __init__(self, model: snn.Sequential) -> None:
+    def __init__(self, model: snn.Model) -> None:
         self.masks: dict[str, list[np.ndarray]] = {}
         for layer in model.layers:
             if isinstance(layer, snn.layers.Dropout):
+                calls = sum(node.layer is layer for node in getattr(model, "nodes", []))
+                if calls > 1:          # its later calls run on replicas, unrecorded
+                    raise ValueError(f"MaskRecorder: Dropout '{layer.name}' is called {calls} "
+                                     f"times in '{model.name}'; recording the masks of a "
+                                     "shared Dropout is not supported")
                 self.masks[layer.name] = []
                 layer.draw_keep_mask = self._recording(layer, layer.draw_keep_mask)
 
@@ -95,7 +100,7 @@ class MaskFeeder(keras.callbacks.Callback):
 
 
 # -- one batch: the masks of scratchnn's last training-mode pass ------------------------------
-def last_masks(model: snn.Sequential) -> dict[str, np.ndarray | None]:
+def last_masks(model: snn.Model) -> dict[str, np.ndarray | None]:
     """{Dropout layer name: the keep mask (bool) its last forward pass drew}, for every
     Dropout of a scratchnn model; None for a layer whose last pass let its input through
     (inference, or rate 0). Read after `model.compute_gradients(x, y)` (or a fit step)."""
