@@ -149,13 +149,12 @@ class MaxPooling2D(Pooling2D):
     def _backward_overlapping(self, dy: Array) -> Array:
         # Visit the offsets in row-major order and let each window be claimed once; where
         # windows overlap, an input collects from every window it won.
+        won = self._first_wins(self._offsets(self.xp, dy.shape[1:3]), self.out)
         dxp = np.zeros(self.xp.shape, dtype=dy.dtype)
-        claimed = np.zeros(dy.shape, dtype=bool)
-        for window, target in zip(self._offsets(self.xp, dy.shape[1:3]),
-                                  self._offsets(dxp, dy.shape[1:3])):
-            wins = window == self.out                          # (N, Ho, Wo, C) bool
-            wins &= ~claimed
-            claimed |= wins
+        # Add in TensorFlow's order: window by window, row-major. An input reached from
+        # windows w1 < w2 (row-major) sits at offset o1 > o2 in them, so the offsets taken
+        # in REVERSE order add its window shares in window order (the same bits as TF).
+        for target, wins in reversed(list(zip(self._offsets(dxp, dy.shape[1:3]), won))):
             target += dy * wins
         return crop(dxp, self.pads)
 
