@@ -255,15 +255,18 @@ def split_validation(x: Array, y: Array, sample_weight: Array | None,
             or not 0 < validation_split < 1:
         raise ValueError(f"fit: validation_split must be a float in [0, 1), got "
                          f"{validation_split!r}")
-    split_at = int(np.floor(len(x) * (1.0 - validation_split)))
-    if split_at == 0 or split_at == len(x):          # Keras's check and message
-        raise ValueError(f"fit: Training data contains {len(x)} samples, which is not "
+    from .data_adapters import n_samples, take        # (arrays, or lists of them)
+
+    n = n_samples(x)
+    split_at = int(np.floor(n * (1.0 - validation_split)))
+    if split_at == 0 or split_at == n:               # Keras's check and message
+        raise ValueError(f"fit: Training data contains {n} samples, which is not "
                          "sufficient to split it into a validation and training set as "
                          f"specified by `validation_split={validation_split}`. Either provide "
                          "more data, or a different value for the `validation_split` argument.")
-    weights = (None, None) if sample_weight is None else (sample_weight[:split_at],
-                                                           sample_weight[split_at:])
-    return (x[:split_at], y[:split_at], weights[0]), (x[split_at:], y[split_at:], weights[1])
+    head, tail = slice(0, split_at), slice(split_at, None)
+    return ((take(x, head), take(y, head), take(sample_weight, head)),
+            (take(x, tail), take(y, tail), take(sample_weight, tail)))
 
 
 def _fmt(shape: tuple) -> str:
