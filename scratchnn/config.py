@@ -1,17 +1,21 @@
-"""Global numeric settings: the float type every array is kept in, and epsilon.
+"""Global settings: the float type every array is kept in, epsilon, and the threads.
 
 These are the only global settings in scratchnn besides the seeded random
-generator in `scratchnn.utils`. Like `keras.config`, they are read when layers
-are built and when losses are computed, so set them before building a model.
+generator in `scratchnn.utils`. Like `keras.config`, floatx and epsilon are read when
+layers are built and when losses are computed, so set them before building a model.
+`threads` is read at every batch (parallel.py).
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
 _FLOATX = "float32"
 _EPSILON = 1e-7
 _ALLOWED_FLOATX = ("float32", "float64")
+_THREADS: int | None = None          # None: the CPUs this process may run on
 
 
 def floatx() -> str:
@@ -45,3 +49,29 @@ def set_epsilon(value: float) -> None:
 def float_dtype() -> np.dtype:
     """`floatx()` as a NumPy dtype."""
     return np.dtype(_FLOATX)
+
+
+def threads() -> int:
+    """The most threads fit, evaluate and predict split a batch over (parallel.py): the
+    value given to `set_threads`, else the CPUs this process may run on
+    (`os.sched_getaffinity`, which `taskset` and container limits narrow down). The
+    engine uses fewer when the machine is busy or the batch too small to share."""
+    if _THREADS is not None:
+        return _THREADS
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def set_threads(value: int | None) -> None:
+    """Cap the threads a batch is split over; 1 runs the plain one-thread step of step.py
+    (today's arithmetic exactly, with NumPy's BLAS left as it is), None goes back to the
+    default (every CPU this process may use). The same seed and the same number of shards
+    give the same bits; a different number of shards changes the last bits of the
+    gradients' sums (docs/parallel.md)."""
+    global _THREADS
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+                              or value < 1):
+        raise ValueError(f"set_threads expects a positive int (or None for every CPU this "
+                         f"process may use), got {value!r}")
+    _THREADS = None if value is None else int(value)

@@ -9,14 +9,16 @@
     metrics.update_state(y, y_pred)
 
 `TrainingStep._train_batch` is exactly that, in a dozen lines. The loops around it (epochs,
-batches, callbacks, validation) are in trainer.py; the model's passes in model.py.
+batches, callbacks, validation) are in trainer.py; the model's passes in model.py. On a
+machine with several free cores, parallel.py runs the same step with the batch cut into
+shards, one thread each (docs/parallel.md); with one core, only the lines below run.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import interrupts
+from . import interrupts, parallel
 from .data_utils import check_data
 
 Array = np.ndarray
@@ -68,6 +70,8 @@ class TrainingStep:
     # -- one batch -------------------------------------------------------------------------
     def _train_batch(self, x: Array, y, sample_weight) -> None:
         """Forward, loss, backward, optimizer update, metrics: one step, no logs."""
+        if parallel.in_threads(self, x, training=True):     # the same step on several cores
+            return parallel.train_batch(self, x, y, sample_weight)
         y_pred = self.forward(x, training=True)
         value, grad, carrier = self._compute_loss(y, y_pred, sample_weight, training=True)
         self._backward(grad, carrier)
@@ -89,7 +93,10 @@ class TrainingStep:
 
     def test_step(self, x: Array, y, sample_weight=None) -> dict[str, float]:
         """One batch in inference mode: loss and metrics, no update."""
-        y_pred = self.forward(x, training=False)
+        if parallel.in_threads(self, x, training=False):    # several cores: parallel.py
+            y_pred = parallel.forward(self, x, training=False)
+        else:
+            y_pred = self.forward(x, training=False)
         value, _, _ = self._compute_loss(y, y_pred, sample_weight, False, need_grad=False)
         self._update_metrics(value, y, y_pred, sample_weight)
         return self._metric_logs()

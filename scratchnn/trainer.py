@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 
 from . import callbacks as callbacks_module
-from . import config, interrupts, losses, metrics as metrics_module, optimizers
+from . import config, interrupts, losses, metrics as metrics_module, optimizers, parallel
 from . import random as scratch_random
 from .callbacks.base import pythonify_logs
 from .compile_utils import CompileMetrics
@@ -319,6 +319,8 @@ class Trainer(TrainingStep):
     def _predict_batch(self, x):
         """One batch in inference mode, pushed through the layers in slices of `rows`
         samples (the same numbers; see PREDICT_SLICE_BYTES)."""
+        if parallel.in_threads(self, x, training=False):    # several cores: parallel.py
+            return parallel.predict_batch(self, x)
         n = n_samples(x)
         rows = self._predict_slice_rows(n)
         if rows >= n:

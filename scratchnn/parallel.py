@@ -1,0 +1,506 @@
+"""The batch split over the machine's cores: the training step and inference, in threads.
+
+A learner can skip this module. With one core (or `snn.config.set_threads(1)`), fit runs
+the plain step of step.py and nothing here. With more, step.py (`_train_batch`,
+`test_step`) and trainer.py (`_predict_batch`) hand a batch to this module, which cuts it
+into S contiguous row ranges, "shards", and runs each on its own thread, on its own
+REPLICA of the model: every layer's `Layer.replica()`, which shares the layer's weight
+arrays but has its own forward cache, scratch buffers and gradient arrays (the mechanism
+a Functional model uses for a layer called twice). NumPy releases the GIL inside its
+kernels, so the threads compute at the same time; each shard's matrix products run on
+one BLAS thread (threadpoolctl), since the shards already fill the cores.
+
+WHY THE SHARDS' GRADIENTS ADD UP TO THE BATCH'S. fit's loss is the mean of the N
+per-sample losses l_n of the batch, and every sample meets the same weights w, so
+
+    L = (1/N) sum_n l_n,     dL/dw = (1/N) sum_n dl_n/dw
+                                   = sum_k [ (1/N) sum_{n in shard k} dl_n/dw ]
+
+The bracket is exactly what shard k's backward pass computes when what enters it is its
+rows of the WHOLE batch's dL/d(output), divided by N and not by the shard's own size. So
+the step computes the loss and its gradient once, from the whole batch's outputs (the
+very numbers the one-shard step computes: the same loss, logs and metrics, bit for bit),
+hands each shard its rows, and adds the shards' weight gradients in a FIXED order,
+((g_0 + g_1) + g_2) + ...: floating-point addition is not associative, and a fixed order
+keeps a run bit-identical from run to run. That order is the only difference from the
+one-shard step (where x^T dz adds the N rows in BLAS's order): float64 results agree to
+about 1e-15, float32 ones to a few ulp. The regularizers' gradients are added once, after
+the sum, then ONE optimizer update runs, split in contiguous chunks over the threads
+when the optimizer's rule is elementwise (every weight's update reads only its own
+gradient and slots: any split gives the same bits).
+
+DROPOUT draws Keras's masks (layers/core.py, random.py): one mask of the WHOLE batch's
+shape per call, from the layer's seed and count. A shard drawing its own (N/S, ...) mask
+would take other numbers and move the count on S times. So the first shard to reach a
+Dropout call draws the whole batch's mask, once, with the layer's own `draw_keep_mask`,
+and every shard uses its rows of it: a sharded run drops exactly the units an unsharded
+(and Keras's) run drops.
+
+BATCHNORMALIZATION in training mode normalises with the mean and variance of the whole
+batch: one shard's statistics are not the batch's, and sharing them would take threads
+meeting halfway through the forward pass. A model with such a layer trains on one shard
+(the plain step); frozen BatchNormalization runs in inference mode, per sample, and
+shards. Inference (predict, evaluate) always shards: every sample is computed alone.
+
+THE THREAD POLICY (`shard_count`): S = the smallest of
+  * `config.threads()` (every CPU this process may use, unless set);
+  * the CPUs OTHER processes left free: /proc/stat's busy time of our CPUs minus this
+    process's own CPU time, over the last RECHECK_SECONDS (one file read per window, not
+    per step). With another program spinning on one of two cores that leaves one:
+    shards on a shared core would wait for it, and OpenBLAS's own threads spin-wait for
+    each other there (measured: 3x slower steps), so the step then runs on ONE shard with
+    ONE BLAS thread, as fast as on an idle core;
+  * as many shards as carry MIN_SHARD_WORK multiply-adds each: below that, handing work
+    to a thread costs more than it saves (the circles model's whole step is 30 us).
+A batch too small to split, with a free machine, takes the plain path of step.py.
+
+Errors and Ctrl-C: an exception in a shard (a NaN check, a bad shape) is raised in the
+calling thread, with its own type and message, once every shard has stopped. Ctrl-C
+waits for the running shards (never a worker left computing), and the update runs after
+they join, inside `interrupts.uninterruptible`: the model stays at its last completed
+step. docs/parallel.md tells the story with measurements.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import copy
+import math
+import os
+import threading
+import time
+import weakref
+from collections import Counter
+from typing import Callable
+
+import numpy as np
+
+from . import config, interrupts
+from .data_adapters import n_samples, take
+
+Array = np.ndarray
+
+MIN_SHARD_WORK = 4_000_000    # forward multiply-adds a shard must carry (its rows x per sample)
+MIN_UPDATE_CHUNK = 65_536     # weights per thread below which the update runs in one piece
+RECHECK_SECONDS = 0.25        # how often the CPUs left free by other processes are measured
+
+choices: Counter = Counter()
+"""How many batches ran on how many shards since `choices.clear()`, keyed by ("train" or
+"inference", shards); 1 counts one-shard steps run here on one BLAS thread (a busy
+machine). The benchmark prints what the policy chose from it."""
+
+
+# -- the thread policy -------------------------------------------------------------------
+class LoadWatch:
+    """How many of this process's CPUs other processes leave free, from /proc/stat.
+
+    /proc/stat counts every CPU's busy time since boot; `time.process_time()` counts this
+    process's (all its threads). Over a window, (busy - own) / wall is how many CPUs the
+    rest of the machine kept busy. Measured again once RECHECK_SECONDS have passed."""
+
+    def __init__(self) -> None:
+        self.last = self._read()
+        self.free: float | None = None
+
+    @staticmethod
+    def _read() -> tuple[float, float, float] | None:
+        """(wall seconds, busy seconds of our CPUs, this process's CPU seconds)."""
+        try:
+            cpus = {f"cpu{i}" for i in os.sched_getaffinity(0)}
+            busy = 0
+            with open("/proc/stat") as f:
+                for line in f:
+                    name, *fields = line.split()
+                    if name in cpus:       # user nice system idle iowait irq softirq steal
+                        busy += sum(int(fields[i]) for i in (0, 1, 2, 5, 6, 7))
+            return time.monotonic(), busy / os.sysconf("SC_CLK_TCK"), time.process_time()
+        except (OSError, ValueError, AttributeError, IndexError):
+            return None                    # no /proc (not Linux): assume the CPUs are free
+
+    def free_cpus(self, cpus: int) -> float:
+        if self.last is None:
+            return float(cpus)
+        if self.free is None or time.monotonic() - self.last[0] >= RECHECK_SECONDS:
+            now = self._read()
+            if now is None or now[0] - self.last[0] < 0.01:
+                return float(cpus) if self.free is None else self.free
+            wall, busy, own = (b - a for a, b in zip(self.last, now))
+            self.free, self.last = cpus - max(busy - own, 0.0) / wall, now
+        return self.free
+
+
+_watch = LoadWatch()              # the first window starts when scratchnn is imported
+_forced: int | None = None
+_section = threading.Lock()       # one parallel section at a time; held: nested calls run plain
+
+
+@contextlib.contextmanager
+def force_shards(count: int):
+    """Run every batch on exactly `count` shards, whatever the machine and the batch (tests
+    on a two-core machine, experiments), except where the model forbids it (BatchNorm)."""
+    global _forced
+    previous, _forced = _forced, int(count)
+    try:
+        yield
+    finally:
+        _forced = previous
+
+
+def in_threads(model, x, training: bool) -> bool:
+    """Whether this batch runs here (shards, or one shard on one BLAS thread on a busy
+    machine) rather than in the plain step of step.py / trainer.py."""
+    return shard_count(model, x, training) > 0
+
+
+def shard_count(model, x, training: bool) -> int:
+    """The policy (module docstring): how many shards, or 0 for the plain path."""
+    limit = config.threads() if _forced is None else _forced
+    if limit < 2 or _section.locked() or not _shardable(model, training):
+        return 0                       # (locked: called from inside a shard, or beside one)
+    n = n_samples(x)
+    if _forced is not None:
+        return min(_forced, n)
+    work = n * _profile(model).macs_per_sample
+    if work < MIN_SHARD_WORK or _blas_limiter() is None:
+        return 0                       # too little to share, or no threadpoolctl
+    free = _watch.free_cpus(limit)
+    shards = min(limit, n, int(work // MIN_SHARD_WORK), max(1, math.floor(free + 0.5)))
+    if shards == 1 and free >= limit - 0.5:
+        return 0                       # one shard on a free machine: the plain step
+    return shards                      # (1 on a busy machine: one shard, one BLAS thread)
+
+
+class _Profile:
+    """What the policy needs to know of one packing of a model's weights."""
+
+    def __init__(self, model) -> None:
+        self.packed = model._flat_grads
+        self.macs_per_sample = 0
+        for layer in model.layers:     # a kernel's size times the positions it is applied at
+            kernel = layer.params.get("kernel")
+            if kernel is not None:
+                positions = [d for d in (layer.output_shape or (None,))[1:-1]]
+                self.macs_per_sample += kernel.size * (math.prod(positions)
+                                                       if None not in positions else 1)
+        # BatchNormalization in training mode needs the whole batch's statistics; a Dropout
+        # whose noise_shape fixes a batch size other than 1 cannot be cut into rows.
+        self.batch_statistics = any(layer.state and layer.trainable for layer in model.layers)
+        self.masks_cut = all(getattr(layer, "noise_shape", None) is None
+                             or layer.noise_shape[0] in (None, 1) for layer in model.layers)
+        self.replicas: list[_Replica] = []
+        self.masks: dict[int, _MaskCut] = {}      # per Dropout call, shared by the replicas
+
+
+_profiles: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _profile(model) -> _Profile:
+    profile = _profiles.get(model)
+    if profile is None or profile.packed is not model._flat_grads:   # repacked: start over
+        profile = _profiles[model] = _Profile(model)
+    return profile
+
+
+def _shardable(model, training: bool) -> bool:
+    if getattr(model, "_flat_grads", None) is None or not model.layers:
+        return False
+    profile = _profile(model)
+    return profile.masks_cut and not (training and profile.batch_statistics)
+
+
+# -- threads ---------------------------------------------------------------------------------
+_pool: concurrent.futures.ThreadPoolExecutor | None = None
+_blas = None                      # threadpoolctl's controller of the BLAS libraries, or False
+
+
+def _workers(count: int) -> concurrent.futures.ThreadPoolExecutor:
+    """The pool that runs shards 1, 2, ... (shard 0 runs in the calling thread)."""
+    global _pool
+    if _pool is None or _pool._max_workers < count:
+        _pool = concurrent.futures.ThreadPoolExecutor(count, thread_name_prefix="scratchnn")
+    return _pool
+
+
+def _blas_limiter():
+    """threadpoolctl's controller for the BLAS libraries, imported when first needed; None
+    without threadpoolctl (then batches run on one shard: the plain step)."""
+    global _blas
+    if _blas is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+            _blas = ThreadpoolController().select(user_api="blas")
+        except ImportError:
+            _blas = False
+    return _blas or None
+
+
+def _each_shard(work: Callable[[int], object], count: int) -> list:
+    """[work(0), work(1), ...]: shard 0 in this thread, the others in the pool. Returns once
+    every shard has stopped, even through Ctrl-C (then raised); a shard's exception is
+    raised here, the first in shard order, with its own type and message."""
+    if count == 1:
+        return [work(0)]
+    futures = [_workers(count - 1).submit(work, k) for k in range(1, count)]
+    try:
+        first = work(0)
+    finally:
+        _join(futures)
+    return [first] + [future.result() for future in futures]
+
+
+def _join(futures: list) -> None:
+    interrupted = False
+    while True:
+        try:
+            concurrent.futures.wait(futures)
+            break
+        except KeyboardInterrupt:          # Ctrl-C while waiting: wait on, then raise it
+            interrupted = True
+    if interrupted:
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _parallel_section(kind: str, count: int):
+    """Held while shards run: one BLAS thread each (the user's setting restored after),
+    and this lock, which makes calls from inside a shard run plain."""
+    limiter = _blas_limiter()
+    with _section, (limiter.limit(limits=1) if limiter else contextlib.nullcontext()):
+        choices[kind, count] += 1
+        yield
+
+
+def _bounds(n: int, count: int) -> list[int]:
+    """Row boundaries of `count` contiguous shards of n rows, sizes differing by at most 1."""
+    return [k * n // count for k in range(count + 1)]
+
+
+# -- replicas of the model -------------------------------------------------------------------
+class _Replica:
+    """One shard's copy of the model: every layer (every call of a graph) a Layer.replica,
+    the trained layers' gradients laid out in one flat buffer as the model's own."""
+
+    def __init__(self, model, index: int, masks: dict) -> None:
+        self.model = twin = copy.copy(model)
+        if hasattr(model, "call_layer"):                      # a graph: one replica per call
+            twin.call_layer = {node: layer.replica() for node, layer in model.call_layer.items()}
+            pairs = [(model.call_layer[node], twin.call_layer[node]) for node in model.nodes]
+            of = {id(a): b for a, b in pairs}
+            twin._replicas = {key: [of[id(call)] for call in calls]
+                              for key, calls in model._replicas.items()}
+            first = {id(node.layer): twin.call_layer[node] for node in reversed(model.nodes)}
+        else:
+            twin.layers = [layer.replica() for layer in model.layers]
+            pairs = list(zip(model.layers, twin.layers))
+            first = {id(a): b for a, b in pairs}
+        twin._ensure_packed = _never        # the model repacks; its replicas are made again
+        self.twin_of = {id(a): b for a, b in pairs}
+        self.flat_grads = np.zeros_like(model._flat_grads)
+        self.grad_views, offset = [], 0
+        for layer in model.trained_layers():
+            if not layer.params:
+                continue
+            replica = first[id(layer)]
+            size = sum(w.size for w in layer.params.values())
+            replica.grad_block = self.flat_grads[offset:offset + size]
+            for name, weight in layer.params.items():
+                view = self.flat_grads[offset:offset + weight.size].reshape(weight.shape)
+                replica.grads[name] = view
+                self.grad_views.append((replica, name, view))
+                offset += weight.size
+        for original, replica in pairs:     # Dropout: rows of the whole batch's mask
+            if getattr(original, "seed_generator", None) is not None:
+                cut = masks.setdefault(id(original), _MaskCut(original))
+                replica.draw_keep_mask = lambda shape, cut=cut, k=index: cut.rows(k, shape)
+
+    def carrier(self, carrier):
+        """This replica's layer object for the model's logits carrier(s)."""
+        if isinstance(carrier, list):
+            return [self.carrier(c) for c in carrier]
+        return None if carrier is None else self.twin_of[id(carrier)]
+
+    def collect_gradients(self) -> None:
+        """A layer that assigned a new gradient array is copied into its place in the flat
+        buffer (as Model.flat_gradients does for the model's own layers)."""
+        for layer, name, view in self.grad_views:
+            if layer.grads[name] is not view:
+                view[...] = layer.grads[name]
+                layer.grads[name] = view
+
+
+def _never() -> None:
+    pass
+
+
+class _MaskCut:
+    """The whole batch's keep-mask of one Dropout call, drawn once per step by the first
+    shard to need it (with the layer's own draw_keep_mask, so the layer's seed and count),
+    and cut into the shards' rows."""
+
+    def __init__(self, layer) -> None:
+        self.layer, self.lock, self.mask, self.bounds = layer, threading.Lock(), None, None
+
+    def start(self, bounds: list[int]) -> None:
+        self.mask, self.bounds = None, bounds
+
+    def rows(self, k: int, shape: tuple) -> Array:
+        start, stop = self.bounds[k], self.bounds[k + 1]
+        per_row = shape[0] == stop - start and (self.layer.noise_shape is None
+                                                or self.layer.noise_shape[0] is None)
+        with self.lock:
+            if self.mask is None:
+                whole = (self.bounds[-1], *shape[1:]) if per_row else tuple(shape)
+                self.mask = self.layer.draw_keep_mask(whole)
+        return self.mask[start:stop] if per_row else self.mask
+
+
+def _replicas(model, count: int) -> list[_Replica]:
+    profile = _profile(model)
+    while len(profile.replicas) < count:
+        profile.replicas.append(_Replica(model, len(profile.replicas), profile.masks))
+    return profile.replicas[:count]
+
+
+def _start(model, x, count: int) -> tuple[list[_Replica], list[int]]:
+    model.flat_grads                     # repack first if a trainable flag changed
+    replicas, bounds = _replicas(model, count), _bounds(n_samples(x), count)
+    for cut in _profile(model).masks.values():
+        cut.start(bounds)
+    return replicas, bounds
+
+
+def _gather(parts: list):
+    """The shards' outputs (arrays, or lists of arrays for several outputs) end to end."""
+    if len(parts) == 1:
+        return parts[0]
+    if isinstance(parts[0], list):
+        return [np.concatenate(column) for column in zip(*parts)]
+    return np.concatenate(parts)
+
+
+def _gather_logits(model, replicas: list[_Replica], training: bool) -> None:
+    """The model's logits carriers get the whole batch's z, as after an unsharded forward
+    pass: the loss reads them there (step.py `_compute_loss`)."""
+    carriers = (model.logits_carriers(training) if hasattr(model, "logits_carriers")
+                else [model.logits_carrier(training)])
+    for carrier in carriers:
+        if carrier is not None:
+            zs = [r.twin_of[id(carrier)].z for r in replicas]
+            if all(z is not None for z in zs):
+                carrier.z = _gather(zs)
+
+
+# -- the training step -----------------------------------------------------------------------
+def train_batch(model, x, y, sample_weight) -> None:
+    """step.py's `_train_batch` over the shards:
+
+        1. forward: shard k runs its replica on its rows            (threads)
+        2. the loss and dL/d(output) of the whole batch             (this thread)
+        3. backward: shard k from its rows of dL/d(output)          (threads)
+        4. g = g_0 + g_1 + ...; the regularizers' gradients; ONE optimizer update
+        5. the metrics, from the whole batch's predictions
+    """
+    count = max(shard_count(model, x, training=True), 1)
+    with _parallel_section("train", count):
+        replicas, bounds = _start(model, x, count)
+        rows = [slice(bounds[k], bounds[k + 1]) for k in range(count)]
+        outputs = _each_shard(lambda k: replicas[k].model.forward(take(x, rows[k]),
+                                                                  training=True), count)
+        y_pred = _gather(outputs)
+        _gather_logits(model, replicas, training=True)
+        value, grad, carrier = model._compute_loss(y, y_pred, sample_weight, training=True)
+
+        def backward(k: int) -> None:
+            part = take(grad, rows[k]) if not isinstance(grad, list) else [
+                None if g is None else g[rows[k]] for g in grad]
+            replicas[k].model.backward(part, replicas[k].carrier(carrier))
+            replicas[k].collect_gradients()
+
+        _each_shard(backward, count)
+        flat = model.flat_gradients()    # checks the trainable flags, as the plain step does
+        parts = [r.flat_grads for r in replicas]
+        with interrupts.uninterruptible:  # Ctrl-C waits for the whole update
+            if not model.regularized_layers and _chunked(model.optimizer, flat.size, count):
+                _update_in_chunks(model, flat, parts, count)
+            else:
+                _add_in_order(flat, parts, slice(None))
+                if model.regularized_layers:
+                    model.add_penalty_gradients()
+                if _chunked(model.optimizer, flat.size, count):
+                    _update_in_chunks(model, flat, [], count)
+                else:
+                    model.optimizer.apply_flat(flat, model.flat_weights, model.weight_shapes)
+            model.apply_state_updates()
+    model._update_metrics(value, y, y_pred, sample_weight)
+
+
+def _add_in_order(out: Array, parts: list[Array], rows: slice) -> None:
+    """out[rows] = ((parts[0] + parts[1]) + parts[2]) + ...: always this order."""
+    if len(parts) == 1:
+        np.copyto(out[rows], parts[0][rows])
+        return
+    np.add(parts[0][rows], parts[1][rows], out=out[rows])
+    for part in parts[2:]:
+        out[rows] += part[rows]
+
+
+# The optimizers whose update_step is elementwise (each weight's new value depends on its
+# own gradient and slots and the step's scalars only), by exact type: a subclass may not be.
+def _elementwise_rules() -> tuple:
+    from .optimizers import SGD, Adagrad, Adam, Adamax, Nadam, RMSprop
+    return SGD, Adagrad, Adam, Adamax, Nadam, RMSprop
+
+
+def _chunked(optimizer, size: int, count: int) -> bool:
+    """Whether the update runs in `count` chunks: an elementwise rule, already built, with
+    no clipping (a norm spans a whole weight) and no weight decay, on enough weights."""
+    return (count > 1 and size >= count * MIN_UPDATE_CHUNK and optimizer.built
+            and type(optimizer) in _elementwise_rules() and optimizer._clip_rule() is None
+            and optimizer.weight_decay is None)
+
+
+def _update_in_chunks(model, flat: Array, parts: list[Array], count: int) -> None:
+    """Optimizer.apply_flat in `count` contiguous chunks of the flat buffers, one per
+    thread (adding the shards' gradients first, chunk by chunk, when `parts` are given).
+    Each weight's update reads only its own entries, so the bits are those of one call."""
+    optimizer, weights = model.optimizer, model.flat_weights
+    step = optimizer.step_constants(weights.dtype)        # once per step, as apply_flat
+    slots = [optimizer._flat[name] for name in optimizer.slot_names]
+    scratch = optimizer._scratch
+    edges = _bounds(flat.size, count)
+
+    def chunk(k: int) -> None:
+        rows = slice(edges[k], edges[k + 1])
+        if parts:
+            _add_in_order(flat, parts, rows)
+        optimizer.update_step(flat[rows], weights[rows], step,
+                              (scratch[0][rows], scratch[1][rows]), *(s[rows] for s in slots))
+
+    _each_shard(chunk, count)
+    optimizer.iterations += 1
+
+
+# -- inference -------------------------------------------------------------------------------
+def forward(model, x, training: bool = False):
+    """`model.forward(x, training)` over the shards (evaluate and fit's validation): the
+    whole batch's outputs, and its logits at the model's carriers for the loss."""
+    count = max(shard_count(model, x, training), 1)
+    with _parallel_section("inference", count):
+        replicas, bounds = _start(model, x, count)
+        outputs = _each_shard(lambda k: replicas[k].model.forward(
+            take(x, slice(bounds[k], bounds[k + 1])), training=training), count)
+        _gather_logits(model, replicas, training)
+    return _gather(outputs)
+
+
+def predict_batch(model, x):
+    """trainer.py's `_predict_batch` over the shards: each pushes its rows through the
+    layers in the same slices as one thread would. Every sample is computed alone, so the
+    predictions are those of one thread, bit for bit."""
+    count = max(shard_count(model, x, training=False), 1)
+    with _parallel_section("inference", count):
+        replicas, bounds = _start(model, x, count)
+        outputs = _each_shard(lambda k: replicas[k].model._predict_batch(
+            take(x, slice(bounds[k], bounds[k + 1]))), count)
+    return _gather(outputs)
