@@ -314,6 +314,31 @@ class Model(Trainer):
         an error naming the mismatch and leaves the model unchanged."""
         saving.load_weights(self, filepath)
 
+    # -- configs (Keras's get_config / from_config / to_json; saving/ writes and reads) ------
+    def get_config(self) -> dict[str, Any]:
+        """Keras's config of this model, as a .keras file's config.json holds it under
+        "config": a Sequential's name, trainable, dtype, layers, build_input_shape; a
+        Functional model's name, trainable, layers (each with its calls in the graph),
+        input_layers, output_layers."""
+        from .saving.keras_config import model_config
+        return model_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Model":
+        """A new model from a `get_config()` dict: the same layers, names and graph, NEW
+        weights drawn by the layers' initializers, not compiled (as Keras). A Sequential's
+        config is read by `Sequential.from_config`, a graph's by `Model.from_config`."""
+        from .saving.keras_model_reader import model_from_config
+        return model_from_config(cls, config)
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The whole model as Keras's JSON (class, config, build and compile configs), read
+        by `snn.models.model_from_json` and Keras's; `kwargs` go to json.dumps."""
+        import json
+
+        from .saving.keras_config import model_to_keras
+        return json.dumps(model_to_keras(self), **kwargs)
+
     def _require_built(self, what: str) -> None:
         if not self.built:
             raise ValueError(f"{self._describe()} is not built yet, so {what} is not "

@@ -2,6 +2,7 @@
 
     model.save("model.keras")                  # Keras 3's archive: config, weights, optimizer
     model = scratchnn.models.load_model("model.keras")     # also one written by Keras
+    model = scratchnn.models.model_from_json(model.to_json())   # the config alone, new weights
     model.save_weights("w.weights.h5")         # Keras 3's weights layout (needs h5py)
     model.save_weights("w.weights.npz")        # the same content with NumPy only
     model.load_weights("w.weights.h5")         # also from a .keras or .npz file
@@ -13,7 +14,9 @@ The format follows the file name:
     .weights.npz    save_weights / load_weights: the same layout in a NumPy archive
     .npz            the same as .weights.npz (scratchnn's first weights format is read too)
 
-Anything else is refused, the plain `.h5` of Keras 2's legacy format included.
+Anything else is refused, the plain `.h5` of Keras 2's legacy format included. Both kinds
+of model are saved and loaded: Sequential and Functional (graphs: keras_config.py writes
+the calls that made them, keras_model_reader.py replays them).
 A compiled model's files carry the optimizer's state (iterations, learning rate,
 slots), so training resumes exactly where it stopped.
 
@@ -73,7 +76,7 @@ def _check_readable(path: str, what: str) -> None:
 
 def _require_built(model, action: str) -> None:
     if not model.built:
-        raise ValueError(f"Sequential '{model.name}' is not built yet, so {action} is not "
+        raise ValueError(f"{model._describe()} is not built yet, so {action} is not "
                          "available: give the first layer input_shape=..., start with "
                          "Input(shape), or call the model on data first")
 
@@ -128,15 +131,16 @@ def save_model(model, path: str | os.PathLike, overwrite: bool = True) -> None:
     _check_overwrite(path, overwrite)
     if not model.built:
         import warnings
-        warnings.warn(f"Saving Sequential '{model.name}' before it is built: the file holds "
+        warnings.warn(f"Saving {model._describe()} before it is built: the file holds "
                       "its layers but no weights (as Keras does)", stacklevel=3)
     from .keras_archive import save_keras
     save_keras(model, path)
 
 
 def load_model(path: str | os.PathLike, compile: bool = True):
-    """The Sequential in a `.keras` archive written by scratchnn or by Keras 3, with its
-    weights and, unless compile=False, its loss, metrics, optimizer and optimizer state."""
+    """The model (Sequential or Functional) in a `.keras` archive written by scratchnn or by
+    Keras 3, with its weights and, unless compile=False, its loss, metrics, optimizer and
+    optimizer state."""
     path = _path(path)
     if os.path.isdir(path):                      # a TensorFlow SavedModel, say
         _check_readable(path, "a model")
@@ -147,4 +151,26 @@ def load_model(path: str | os.PathLike, compile: bool = True):
     return load_keras(path, compile=compile)
 
 
-__all__ = ["save_weights", "load_weights", "save_model", "load_model"]
+def model_from_json(json_string: str):
+    """The model a `model.to_json()` string describes (Keras's `model_from_json`), with NEW
+    weights drawn by its layers' initializers; compiled as its compile_config says, as
+    Keras does (measured: Keras 3.15's model_from_json compiles when the JSON holds one)."""
+    import json
+
+    from .keras_compile import compile_from_keras
+    from .keras_model_reader import model_from_keras
+    from .state import InvalidFile
+
+    where = "model_from_json(json_string)"
+    if not isinstance(json_string, (str, bytes, bytearray)):
+        raise TypeError(f"{where} expects a JSON string, got {type(json_string).__name__}")
+    try:
+        cfg = json.loads(json_string)
+    except json.JSONDecodeError as err:
+        raise InvalidFile(f"Cannot load '{where}': it is not valid JSON ({err})") from None
+    model = model_from_keras(cfg, where)
+    compile_from_keras(model, cfg.get("compile_config"), where)
+    return model
+
+
+__all__ = ["save_weights", "load_weights", "save_model", "load_model", "model_from_json"]

@@ -1,7 +1,8 @@
 """Keras 3's `.keras` archive: a zip of three members, written and read.
 
     metadata.json       {"keras_version": "3.15.1", "date_saved": "2025-01-31@12:00:00"}
-    config.json         the model: class, layers, build and compile configs (keras_config.py)
+    config.json         the model: class, layers, build and compile configs (keras_config.py,
+                        read back by keras_model_reader.py)
     model.weights.h5    weights and optimizer state in the .weights.h5 layout (h5.py)
 
 Members are stored uncompressed, as Keras stores them. `keras.models.load_model`
@@ -15,7 +16,7 @@ import datetime
 import io
 import json
 
-from . import h5, keras_compile, keras_config, keras_config_reader
+from . import h5, keras_compile, keras_config, keras_model_reader
 from .atomic import atomic_write
 from .state import InvalidFile, restore
 
@@ -91,13 +92,13 @@ class _Archive:
 
 
 def load_keras(path: str, compile: bool = True):
-    """The Sequential saved in a .keras archive (by scratchnn or Keras), compiled as it was
-    saved and with its optimizer state, unless compile=False."""
+    """The model saved in a .keras archive (by scratchnn or Keras), compiled as it was saved
+    and with its optimizer state, unless compile=False."""
     h5.require_h5py()
     archive = _Archive(path)
     try:
         cfg = archive.config()
-        model = keras_config_reader.model_from_keras(
+        model = keras_model_reader.model_from_keras(
             cfg, path, weights_bytes=archive.zf.getinfo(WEIGHTS).file_size)
         if compile:
             keras_compile.compile_from_keras(model, cfg.get("compile_config"), path)

@@ -8,7 +8,12 @@
 The optimizer is always written in full (its learning rate may have been changed
 since compile). The loss is written as its Keras name when it has its default
 settings (as a tutorial's `loss="binary_crossentropy"` is), else as a Keras object.
-Metrics are written as given to compile: names as names, metric objects as objects.
+Metrics are written as given to compile: names as names, metric objects as objects (with
+their own dtype). A model with several outputs keeps compile()'s structures (Keras writes
+them as given):
+
+    "loss": ["sparse_categorical_crossentropy", None], "loss_weights": [1.0, 0.5],
+    "metrics": {"out1": ["accuracy"]}, "weighted_metrics": [None, ["mse"]]
 
 The optimizer's base options (weight_decay, clipnorm, global_clipnorm, clipvalue) travel
 both ways, and so does a learning-rate schedule, written as Keras serializes it in the
@@ -23,8 +28,8 @@ resumes at the same rate). What Keras cannot represent (a user's own loss functi
 metric, a subclassed optimizer or schedule) is left out with a warning: the model still
 saves, and Keras loads it uncompiled or without that metric. Reading refuses, by name,
 whatever scratchnn lacks (another optimizer, a user's own schedule class, EMA, loss
-scaling, gradient accumulation, a loss scratchnn does not have, several outputs' losses
-or weighted metrics).
+scaling, gradient accumulation, a loss or metric scratchnn does not have), and compile()
+itself refuses what does not fit the model (e.g. loss_weights for a single output).
 """
 
 from __future__ import annotations
@@ -66,8 +71,8 @@ def _object(module: str, class_name: str, cfg: dict) -> dict:
     return {"module": module, "class_name": class_name, "config": cfg, "registered_name": None}
 
 
-def _warn(model, what: str, consequence: str) -> None:
-    warnings.warn(f"Saving Sequential '{model.name}': {what} has no Keras equivalent; "
+def _warn(model, action: str, what: str, consequence: str) -> None:
+    warnings.warn(f"{action} {model._describe()}: {what} has no Keras equivalent; "
                   f"{consequence}", stacklevel=5)
 
 
@@ -100,22 +105,27 @@ def loss_to_keras(loss):
     return _object("keras.losses", type(loss).__name__, cfg)
 
 
-def metric_to_keras(metric, dtype: str):
+def metric_to_keras(metric):
+    """A name as given, a metric object as Keras's dict (with its own dtype), or None."""
     if isinstance(metric, str):
         return metric
     if type(metric) not in _METRIC_CLASSES:
         return None
-    cfg = {"name": metric.name, "dtype": dtype}
+    cfg = {"name": metric.name, "dtype": np.dtype(metric.dtype).name}
     if isinstance(metric, metrics_module.BinaryAccuracy):
         cfg["threshold"] = float(metric.threshold)
     return _object("keras.metrics", _METRIC_CLASSES[type(metric)], cfg)
 
 
-def compile_config(model) -> dict:
-    """Keras's compile_config for `model`: {} when it is not compiled."""
-    if getattr(model, "loss", None) is None:
+def compile_config(model, action: str = "Saving") -> dict:
+    """Keras's compile_config for `model`: {} when it is not compiled.
+
+    With several outputs, `loss`, `loss_weights`, `metrics` and `weighted_metrics` keep the
+    structure compile() was given (a list per output with None where an output has none, or
+    a dict by output name), each entry written as above."""
+    if not getattr(model, "compiled", False):
         return {}
-    optimizer, loss = optimizer_to_keras(model.optimizer), loss_to_keras(model.loss)
+    optimizer, loss = optimizer_to_keras(model.optimizer), _losses_to_keras(model)
     if optimizer is None or loss is None:
         what = f"loss {model.loss!r}"
         if optimizer is None:
@@ -123,21 +133,70 @@ def compile_config(model) -> dict:
             if type(model.optimizer) in _OPTIMIZER_KEYS:      # then its schedule is a user's
                 what += (" with learning-rate schedule "
                          f"{type(model.optimizer.learning_rate_schedule).__name__}")
-        _warn(model, what, "the file records the model uncompiled (weights and optimizer "
-                           "state are still saved)")
+        consequence = ("the file records the model uncompiled (weights and optimizer state "
+                       "are still saved)" if action == "Saving" else "the clone is not compiled")
+        _warn(model, action, what, consequence)
         return {}
-    from .keras_config import model_dtype
+    compiled = model._compile_metrics
+    return {"optimizer": optimizer, "loss": loss, "loss_weights": _loss_weights_to_keras(model),
+            "metrics": _metrics_to_keras(model, compiled.user_metrics, action),
+            "weighted_metrics": _metrics_to_keras(model, compiled.user_weighted, action),
+            "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
 
-    metrics = []
-    for metric in model.compiled_metric_ids:
-        entry = metric_to_keras(metric, model_dtype(model))
-        if entry is None:
-            _warn(model, f"metric {metric!r}", "it is left out of the file")
-        else:
-            metrics.append(entry)
-    return {"optimizer": optimizer, "loss": loss, "loss_weights": None,
-            "metrics": metrics or None, "weighted_metrics": None, "run_eagerly": False,
-            "steps_per_execution": 1, "jit_compile": False}
+
+def _losses_to_keras(model):
+    """The loss entry: one loss, or per output in the structure compile() was given; None
+    when a loss has no Keras equivalent."""
+    if not getattr(model, "is_multi_output", False):
+        return loss_to_keras(model.loss)
+    per_output = model._compile_loss.losses                 # resolved, None: no loss
+    entries = [None if loss is None else loss_to_keras(loss) for loss in per_output]
+    if any(entry is None and loss is not None for entry, loss in zip(entries, per_output)):
+        return None
+    given = model._user_loss
+    if isinstance(given, dict):
+        return {key: entries[model.output_names.index(key)] for key in given}
+    if isinstance(given, (list, tuple)) or _loss_weights_to_keras(model) is not None:
+        return entries        # one loss for all, with weights: Keras wants a list then
+    return entries[0]
+
+
+def _loss_weights_to_keras(model):
+    """The weights per output (None where an output has none), like the loss: a dict by
+    output name for a dict loss, else a list; None when no weight was given."""
+    compile_loss = getattr(model, "_compile_loss", None)
+    if not getattr(model, "is_multi_output", False) or compile_loss is None:
+        return None
+    weights = [None if w is None else float(w) for w in compile_loss.weights]
+    if all(w is None for w in weights):
+        return None
+    if isinstance(model._user_loss, dict):
+        return {key: weights[model.output_names.index(key)] for key in model._user_loss}
+    return weights
+
+
+def _metrics_to_keras(model, given, action: str):
+    """compile()'s metrics (or weighted_metrics) in their structure, each metric written by
+    metric_to_keras; one Keras cannot represent is left out with a warning."""
+    def entry(metric):
+        out = metric_to_keras(metric)
+        if out is None:
+            _warn(model, action, f"metric {metric!r}", "it is left out" + (
+                " of the file" if action == "Saving" else " of the clone's compile"))
+        return out
+
+    def convert(value, keep_places: bool = False):
+        if isinstance(value, (list, tuple)):
+            out = [convert(item) for item in value]
+            return out if keep_places else [item for item in out if item is not None]
+        return None if value is None else entry(value)
+
+    if not given:
+        return None
+    if isinstance(given, dict):
+        return {key: convert(value) for key, value in given.items()}
+    # With several outputs a list is per output: a metric left out leaves None in its place.
+    return convert(given, keep_places=getattr(model, "is_multi_output", False)) or None
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -216,9 +275,6 @@ def loss_from_keras(entry, fail):
             return losses.get(entry)
         except ValueError as err:
             raise fail(f"loss {entry!r} is not supported by scratchnn ({err})") from None
-    if isinstance(entry, (list, dict)) and not (isinstance(entry, dict) and "class_name" in entry):
-        raise fail(f"loss {entry!r:.100}: one loss per output is not supported (scratchnn "
-                   "models have one output)")
     class_name, cfg = _class_and_config(entry, "the loss", fail)
     by_name = {cls.__name__: cls for cls in _LOSS_KEYS}
     if class_name not in by_name:
@@ -241,8 +297,7 @@ def metric_from_keras(entry, fail):
         entry = entry.get("config")                     # e.g. keras.metrics.mae, by name
     if isinstance(entry, str):
         try:
-            if entry.lower() not in ("accuracy", "acc"):
-                metrics_module.resolve(entry, np.zeros((1, 1)), np.zeros((1, 1)))
+            metrics_module.check_identifier(entry)
         except ValueError as err:
             raise fail(f"metric {entry!r} is not supported by scratchnn ({err})") from None
         return entry
@@ -250,10 +305,9 @@ def metric_from_keras(entry, fail):
     by_name = {name: cls for cls, name in _METRIC_CLASSES.items()}
     if class_name not in by_name:
         raise fail(f"metric {class_name} is not supported by scratchnn (it has {sorted(by_name)})")
-    kwargs = {key: cfg.pop(key) for key in ("name", "threshold") if key in cfg}
+    kwargs = {key: cfg.pop(key) for key in ("name", "threshold", "dtype") if key in cfg}
     if "threshold" in kwargs and class_name != "BinaryAccuracy":
         raise fail(f"metric {class_name}: option threshold is not supported")
-    cfg.pop("dtype", None)
     _check_rest(cfg, {}, f"metric {class_name}", fail)
     try:
         return by_name[class_name](**kwargs)
@@ -261,8 +315,48 @@ def metric_from_keras(entry, fail):
         raise fail(f"metric {class_name}: {err}") from None
 
 
+def _is_keras_object(entry) -> bool:
+    return isinstance(entry, dict) and "class_name" in entry
+
+
+def _per_output(entry, read, what: str, fail):
+    """An entry of compile_config read with `read`, keeping its structure: one object (a
+    name or a Keras object), or a list / dict of them per output (None: nothing there)."""
+    if entry is None:
+        return None
+    if isinstance(entry, list):
+        return [_per_output(item, read, what, fail) for item in entry]
+    if isinstance(entry, dict) and not _is_keras_object(entry):
+        if not all(isinstance(key, str) for key in entry):
+            raise fail(f"{what} {entry!r:.100} should be keyed by output names")
+        return {key: _per_output(item, read, what, fail) for key, item in entry.items()}
+    return read(entry, fail)
+
+
+def _weight(value, fail):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise fail(f"loss_weights: each weight should be a number, got {value!r}")
+    return value
+
+
+def _unwrap_single(model, entry):
+    """A one-output model's loss written as [loss] or {name: loss} (Keras accepts both): the
+    loss itself, which is what a Sequential's compile takes."""
+    if getattr(model, "is_multi_output", False):
+        return entry
+    if isinstance(entry, list) and len(entry) == 1:
+        return entry[0]
+    if isinstance(entry, dict) and not _is_keras_object(entry) and len(entry) == 1:
+        return next(iter(entry.values()))
+    return entry
+
+
 def compile_from_keras(model, cfg, where: str) -> None:
-    """Compile `model` as the file's compile_config says (nothing when it is empty)."""
+    """Compile `model` as the file's compile_config says (nothing when it is empty).
+
+    Several outputs' losses, loss_weights, metrics and weighted_metrics are read in their
+    structure (a list per output, a dict by output name, None entries) and given to
+    compile() as such: compile checks them against the model's outputs."""
     def fail(message: str) -> InvalidFile:
         return InvalidFile(f"Cannot load '{where}': compile_config: {message}")
 
@@ -272,15 +366,17 @@ def compile_from_keras(model, cfg, where: str) -> None:
         raise fail(f"should be a JSON object, got {type(cfg).__name__}")
     cfg = dict(cfg)
     optimizer = optimizer_from_keras(cfg.pop("optimizer", "rmsprop"), fail)
-    loss = loss_from_keras(cfg.pop("loss", None), fail)
-    metrics = cfg.pop("metrics", None) or []
-    if not isinstance(metrics, list) or any(isinstance(m, (list, dict)) and "class_name" not in m
-                                            for m in metrics):
-        raise fail(f"metrics {metrics!r:.100}: metrics per output are not supported")
-    metrics = [metric_from_keras(m, fail) for m in metrics]
-    for key in ("loss_weights", "weighted_metrics"):
-        if cfg.pop(key, None):
-            raise fail(f"option {key} is not supported by scratchnn")
+    loss = _unwrap_single(model, _per_output(cfg.pop("loss", None), loss_from_keras, "loss",
+                                             fail))
+    if loss is None:
+        raise fail("it holds no loss; scratchnn compiles a model with a loss only")
+    loss_weights = _per_output(cfg.pop("loss_weights", None), _weight, "loss_weights", fail)
+    metrics, weighted = (_per_output(cfg.pop(key, None), metric_from_keras, key, fail)
+                         for key in ("metrics", "weighted_metrics"))
     # run_eagerly, steps_per_execution, jit_compile, auto_scale_loss: how Keras runs the
     # step, not what it computes; they have no meaning here.
-    model.compile(optimizer=optimizer, loss=loss, metrics=metrics or None)
+    try:
+        model.compile(optimizer=optimizer, loss=loss, loss_weights=loss_weights,
+                      metrics=metrics or None, weighted_metrics=weighted or None)
+    except (ValueError, TypeError) as err:
+        raise fail(str(err)) from None

@@ -1,33 +1,26 @@
-"""The layer configs of Keras 3's `config.json` -> scratchnn layers and a Sequential.
+"""The layer configs of Keras 3's `config.json` -> scratchnn layers (the models around them:
+keras_model_reader.py).
 
 Reading accepts the layers and options scratchnn has and refuses the rest BY NAME:
-a layer class, an option set to something scratchnn cannot do (channels_first,
-groups=2, an activity regularizer, an unknown activation...), a functional model.
-A frozen layer ("trainable": false) loads frozen; the Sequential's own "trainable" is
-read and ignored, as Keras 3.15 ignores it (measured: a model saved with
-model.trainable = False loads with model.trainable True, its layers still frozen).
-An option left at its "off" value (None) is fine, so configs from other Keras 3
-versions, with options added or removed, still load.
-
-Before anything is built, the configured model's parameter count is checked against
-the size of the weights that come with it: a damaged or hostile config cannot make
-scratchnn allocate (and initialise) more than the file holds.
+a layer class (Dot, LayerNormalization, ...), a raw `keras.ops` operation recorded in a
+graph (Relu, Add from keras.src.ops), a model used as a layer, an option set to something
+scratchnn cannot do (channels_first, groups=2, an activity regularizer, an unknown
+activation...). A frozen layer ("trainable": false) loads frozen. An option left at its
+"off" value (None) is fine, so configs from other Keras 3 versions, with options added or
+removed, still load.
 """
 
 from __future__ import annotations
 
-import math
-
 from .. import activations, config, initializers, layers as L, regularizers
-from ..layers import Activation, BatchNormalization, Conv2D, Dense, Input
-from ..sequential import Sequential
+from ..layers import Activation, BatchNormalization, Conv2D, Dense
 from .keras_config import INIT_CLASSES
 from .state import InvalidFile
 
 _MISSING = object()
 
 
-class _Options:
+class Options:
     """One object's Keras config, read key by key. Whatever is left at the end must be
     None (an option switched off); anything else is an option scratchnn does not have."""
 
@@ -67,7 +60,7 @@ class _Options:
                 raise self.error(f"option {key}={value!r} is not supported by scratchnn")
 
 
-def _initializer_from_keras(value, opts: "_Options", key: str):
+def _initializer_from_keras(value, opts: "Options", key: str):
     try:
         if hasattr(initializers, "deserialize"):
             return initializers.deserialize(value)
@@ -83,7 +76,7 @@ def _initializer_from_keras(value, opts: "_Options", key: str):
         raise opts.error(f"{key}={value!r} is not supported by scratchnn ({err})") from None
 
 
-def _regularizer_from_keras(opts: "_Options", key: str):
+def _regularizer_from_keras(opts: "Options", key: str):
     value = opts.rest.pop(key, None)
     if value is None:
         return None
@@ -93,7 +86,7 @@ def _regularizer_from_keras(opts: "_Options", key: str):
         raise opts.error(f"{key}={value!r} is not supported by scratchnn ({err})") from None
 
 
-def _policy_name(value, opts: _Options) -> str | None:
+def _policy_name(value, opts: Options) -> str | None:
     """'float32' from a dtype entry: a string, a DTypePolicy dict, or None."""
     if value is None or isinstance(value, str):
         name = value
@@ -111,7 +104,7 @@ def _policy_name(value, opts: _Options) -> str | None:
     return name
 
 
-def _activation(value, opts: _Options):
+def _activation(value, opts: Options):
     if isinstance(value, dict) and value.get("class_name") == "function":
         value = value.get("config")
     if value is not None and not isinstance(value, str):
@@ -122,14 +115,14 @@ def _activation(value, opts: _Options):
         raise opts.error(f"activation {value!r} is not supported by scratchnn ({err})") from None
 
 
-def _common(opts: _Options) -> dict:
+def _common(opts: Options) -> dict:
     name = opts.take("name", "str")
     trainable = opts.take("trainable", "bool", True)
     _policy_name(opts.rest.pop("dtype", None), opts)
     return {"name": name, "trainable": trainable}
 
 
-def _dense_or_conv(opts: _Options) -> dict:
+def _dense_or_conv(opts: Options) -> dict:
     return {"activation": _activation(opts.rest.pop("activation", None), opts),
             "use_bias": opts.take("use_bias", "bool", True),
             "kernel_initializer": _initializer_from_keras(
@@ -140,7 +133,7 @@ def _dense_or_conv(opts: _Options) -> dict:
             "bias_regularizer": _regularizer_from_keras(opts, "bias_regularizer")}
 
 
-def _channels_last(opts: _Options) -> None:
+def _channels_last(opts: Options) -> None:
     opts.expect("data_format", ("channels_last", None), " (scratchnn is channels_last only)")
 
 
@@ -231,6 +224,16 @@ def _build_elu(opts):
     return L.ELU(opts.take("alpha", "float", 1.0), **_common(opts))
 
 
+def _merge(cls):
+    def build(opts):
+        return cls(**_common(opts))
+    return build
+
+
+def _build_concatenate(opts):
+    return L.Concatenate(axis=opts.take("axis", "int", -1), **_common(opts))
+
+
 _BUILDERS = {"Dense": _build_dense, "Conv2D": _build_conv2d,
              "MaxPooling2D": _pooling(L.MaxPooling2D), "MaxPool2D": _pooling(L.MaxPooling2D),
              "AveragePooling2D": _pooling(L.AveragePooling2D),
@@ -242,11 +245,15 @@ _BUILDERS = {"Dense": _build_dense, "Conv2D": _build_conv2d,
              "Flatten": _build_flatten, "Dropout": _build_dropout,
              "Activation": _build_activation, "BatchNormalization": _build_batch_normalization,
              "ZeroPadding2D": _build_zero_padding2d, "Reshape": _build_reshape,
-             "LeakyReLU": _build_leaky_relu, "ELU": _build_elu, "ReLU": _build_relu}
+             "LeakyReLU": _build_leaky_relu, "ELU": _build_elu, "ReLU": _build_relu,
+             "Add": _merge(L.Add), "Subtract": _merge(L.Subtract),
+             "Multiply": _merge(L.Multiply), "Average": _merge(L.Average),
+             "Maximum": _merge(L.Maximum), "Minimum": _merge(L.Minimum),
+             "Concatenate": _build_concatenate}
 _ALIASES = {"MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "GlobalMaxPool2D"}
 
 
-def _keras_class(entry, what: str, where: str) -> str:
+def keras_class(entry, what: str, where: str) -> str:
     if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str):
         raise InvalidFile(f"Cannot load '{where}': {what} is not a Keras object "
                           f"(expected {{'class_name': ..., 'config': ...}}, got {entry!r:.80})")
@@ -259,16 +266,43 @@ def _keras_class(entry, what: str, where: str) -> str:
     return entry["class_name"]
 
 
-def layer_from_keras(entry, index: int, where: str):
-    """A scratchnn layer from one entry of a Sequential's `layers` list."""
-    cls = _keras_class(entry, f"layer {index}", where)
-    cfg = entry.get("config")
-    name = cfg.get("name") if isinstance(cfg, dict) else None
-    what = f"layer {index} '{name}' ({cls})"
+MODEL_CLASSES = ("Functional", "Sequential", "Model")
+
+
+def check_layer_class(entry, what: str, where: str) -> str:
+    """The Keras class of a layer entry, or an error naming it: a model used as a layer, a
+    raw keras.ops operation (a graph records those too) or a layer scratchnn lacks."""
+    cls = keras_class(entry, what, where)
+    module = str(entry.get("module") or "")
+    if cls in MODEL_CLASSES or module.startswith("keras.src.models"):
+        raise InvalidFile(f"Cannot load '{where}': {what} is a model ({cls}) used as a layer; "
+                          "nested models are not supported by scratchnn")
+    if module.startswith("keras.src.ops"):
+        raise InvalidFile(f"Cannot load '{where}': {what} is a raw keras.ops operation "
+                          f"({cls} from {module}), not a layer; such operations are not "
+                          "supported by scratchnn (a layer does the same: Activation, ReLU, "
+                          "Add, ...)")
     if cls not in _BUILDERS:
         raise InvalidFile(f"Cannot load '{where}': {what}: scratchnn has no {cls} layer "
                           f"(it has {sorted(set(_BUILDERS) - _ALIASES)})")
-    opts = _Options(cfg, what, where)
+    return cls
+
+
+def describe_entry(entry, index: int) -> str:
+    """How errors name a layer entry: "layer 3 'dense' (Dense)"."""
+    cfg = entry.get("config") if isinstance(entry, dict) else None
+    name = cfg.get("name") if isinstance(cfg, dict) else None
+    if name is None and isinstance(entry, dict):
+        name = entry.get("name")
+    cls = entry.get("class_name") if isinstance(entry, dict) else None
+    return f"layer {index} '{name}'" + (f" ({cls})" if isinstance(cls, str) else "")
+
+
+def layer_from_keras(entry, index: int, where: str):
+    """A scratchnn layer from one entry of a model's `layers` list (not an InputLayer)."""
+    what = describe_entry(entry, index)
+    cls = check_layer_class(entry, what, where)
+    opts = Options(entry.get("config"), what, where)
     opts.rest.pop("batch_input_shape", None)   # Keras 2 style input shape: read by the caller
     try:
         layer = _BUILDERS[cls](opts)
@@ -280,7 +314,7 @@ def layer_from_keras(entry, index: int, where: str):
     return layer
 
 
-def _check_shape(shape, what: str, where: str) -> tuple:
+def check_shape(shape, what: str, where: str) -> tuple:
     if not (isinstance(shape, (list, tuple)) and len(shape) >= 2 and all(
             isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape[1:])):
         raise InvalidFile(f"Cannot load '{where}': {what} {shape!r} should be a list like "
@@ -288,99 +322,15 @@ def _check_shape(shape, what: str, where: str) -> tuple:
     return (None, *shape[1:])
 
 
-def _input_shape(entry, where: str) -> tuple[tuple, str | None]:
+def input_layer_from_keras(entry, where: str, what: str = "the InputLayer"
+                           ) -> tuple[tuple, str | None]:
     """(batch shape, name) of an InputLayer entry."""
-    opts = _Options(entry.get("config"), "the InputLayer", where)
+    opts = Options(entry.get("config"), what, where)
     shape = opts.rest.pop("batch_shape", None) or opts.rest.pop("batch_input_shape", None)
-    shape = _check_shape(shape, "the InputLayer's batch_shape", where)   # batch size dropped
+    shape = check_shape(shape, "the InputLayer's batch_shape", where)   # batch size dropped
     name = opts.take("name", "str", None)
     _policy_name(opts.rest.pop("dtype", None), opts)
     for flag in ("sparse", "ragged", "optional"):
         opts.expect(flag, (False,), " (scratchnn takes dense NumPy arrays)")
     opts.done()
     return shape, name
-
-
-def _parameter_count(layers: list, batch_shape: tuple) -> int | None:
-    """How many weights `layers` would create for inputs `batch_shape`, computed from the
-    shapes alone (nothing allocated); None when the shapes do not work out (building
-    the model will then say why)."""
-    shape, total = tuple(batch_shape), 0
-    try:
-        for layer in layers:
-            if isinstance(layer, Dense):
-                total += shape[-1] * layer.units + layer.units * layer.use_bias
-            elif isinstance(layer, Conv2D):
-                fan_in = math.prod(layer.kernel_size) * shape[-1]
-                total += (fan_in + layer.use_bias) * layer.filters
-            elif isinstance(layer, BatchNormalization):
-                total += shape[layer.axis] * (2 + layer.center + layer.scale)
-            shape = layer.compute_output_shape(shape)
-    except (ValueError, TypeError, IndexError):
-        return None
-    return total
-
-
-def model_from_keras(cfg, where: str, weights_bytes: int | None = None) -> Sequential:
-    """The (uncompiled) scratchnn Sequential a Keras `config.json` describes.
-
-    weights_bytes: the size of the weights file that comes with it; a config that needs
-    more weights than that is refused before anything is built."""
-    cls = _keras_class(cfg, "config.json", where)
-    if cls in ("Functional", "Model"):
-        raise InvalidFile(f"Cannot load '{where}': it holds a Keras functional model ({cls}); "
-                          "scratchnn loads Sequential models only")
-    if cls != "Sequential":
-        raise InvalidFile(f"Cannot load '{where}': it holds a Keras {cls!r}, not a Sequential")
-    opts = _Options(cfg.get("config"), "the Sequential", where)
-    name = opts.take("name", "str", "sequential")
-    entries = opts.take("layers", "any", [])
-    if not isinstance(entries, list):
-        raise opts.error(f"'layers' should be a list, got {type(entries).__name__}")
-    # The Sequential's own dtype entry is not checked: Keras computes in each layer's
-    # policy (checked per layer), and re-saves a float64 model's container as float32.
-    opts.rest.pop("dtype", None)
-    opts.take("trainable", "bool", True)      # ignored on loading, as Keras ignores it
-    build_shape = opts.rest.pop("build_input_shape", None)
-    opts.done()
-
-    input_layer = None
-    first = entries[0] if entries else None
-    if isinstance(first, dict) and first.get("class_name") == "InputLayer":
-        _keras_class(first, "layer 0", where)
-        input_layer = _input_shape(first, where)
-        entries = entries[1:]
-    elif isinstance(first, dict) and isinstance(first.get("config"), dict) \
-            and first["config"].get("batch_input_shape"):         # Keras 2 style
-        build_shape = first["config"]["batch_input_shape"]
-    start = 1 if input_layer is not None else 0
-    layers = [layer_from_keras(entry, index, where) for index, entry in enumerate(entries, start)]
-    if input_layer is not None:
-        batch_shape = input_layer[0]
-    elif build_shape is not None and layers:
-        batch_shape = _check_shape(build_shape, "build_input_shape", where)
-    else:
-        batch_shape = None                     # an unbuilt model: no weights yet
-    if batch_shape is not None and weights_bytes is not None:
-        count = _parameter_count(layers, batch_shape)
-        itemsize = 8 if config.floatx() == "float64" else 4
-        if count is not None and count * itemsize > weights_bytes:
-            raise InvalidFile(f"Cannot load '{where}': config.json describes {count:,} weights "
-                              f"({count * itemsize:,} bytes) but the weights file holds only "
-                              f"{weights_bytes:,} bytes: they do not belong together")
-
-    model = Sequential(name=name)
-    if input_layer is not None:
-        model.add(Input(batch_shape[1:], name=input_layer[1]))
-    for index, layer in enumerate(layers, start):
-        try:
-            model.add(layer)
-        except ValueError as err:
-            raise InvalidFile(f"Cannot load '{where}': layer {index} '{layer.name}': {err}") \
-                from None
-    if not model.built and batch_shape is not None:
-        try:
-            model.build(batch_shape)
-        except ValueError as err:
-            raise InvalidFile(f"Cannot load '{where}': {err}") from None
-    return model

@@ -3,12 +3,16 @@
 What Keras 3 saves (`keras/src/saving/saving_lib.py`, `_save_state`), and so what
 every scratchnn weights file holds:
 
-    vars                      the model's own variables (none for a Sequential)
+    vars                      the model's own variables (none: models here have none)
     layers/dense/vars/0, 1    each layer's weights in its own order (kernel, bias; a
                               BatchNormalization's gamma, beta, moving_mean, moving_variance)
-    layers/dense_1/vars/...   a group per layer, even one without weights
-    optimizer/vars/0, 1, ...  iterations, learning_rate, then the slots in
-                              `optimizer.variables` order (only for a compiled model)
+    layers/dense_1/vars/...   a group per layer of `model.layers`, even one without weights
+    optimizer/vars/0, 1, ...  `optimizer.variables`: iterations, learning_rate (not with a
+                              schedule), then the slots (only for a compiled model)
+
+`model.layers` decides the groups: a Sequential's lists its layers only, a Functional
+model's also its InputLayers and merge layers (empty groups `input_layer`, `add`, ...),
+each layer once however often the graph calls it, in Keras's order (graph.py).
 
 A layer's group is named after its CLASS, not its name: the first Dense is
 `dense`, the second `dense_1`, whatever the user called them (Keras does this so
@@ -87,12 +91,9 @@ def collect(model) -> tuple[list[tuple[str, str, list[np.ndarray]]], tuple | Non
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None:
         return layers, None
-    if optimizer.built:
-        variables = [np.asarray(v) for v in optimizer.variables]
-    else:   # before its first step Keras lists just these two (and so does the file)
-        variables = [np.asarray(optimizer.iterations, np.int64),
-                     np.asarray(optimizer.learning_rate)]
-    return layers, (optimizer.name, variables)
+    # Before the first step these are [iterations, learning_rate], or [iterations] alone
+    # when the rate is a schedule (Keras then has no learning-rate variable), as in Keras.
+    return layers, (optimizer.name, [np.asarray(v) for v in optimizer.variables])
 
 
 # -- restoring --------------------------------------------------------------------------------
@@ -131,7 +132,7 @@ def _match_by_position(paths, state: StoredState, where: str) -> StoredState:
     return StoredState(layers, state.optimizer, state.own)
 
 
-def _check_layers(paths, state: StoredState) -> list[str]:
+def _check_layers(model, paths, state: StoredState) -> list[str]:
     """Every disagreement between the model's layers and the file's, as sentences."""
     file_keys, model_keys = set(state.layers), {key for key, _ in paths}
     if file_keys != model_keys:
@@ -157,7 +158,7 @@ def _check_layers(paths, state: StoredState) -> list[str]:
                                 f"{stored.dtype}, not numbers")
     if state.own is not None and state.own.arrays:
         problems.append(f"the file stores {len(state.own.arrays)} variables for the model "
-                        "itself; a Sequential has none")
+                        f"itself; {type(model).__name__} has none")
     return problems
 
 
@@ -203,9 +204,9 @@ def restore(model, state: StoredState, where: str) -> None:
     paths = layer_paths(model)
     if state.by_position:
         state = _match_by_position(paths, state, where)
-    problems = _check_layers(paths, state)
+    problems = _check_layers(model, paths, state)
     if problems:
-        raise InvalidFile(f"Cannot load weights from '{where}' into Sequential '{model.name}': "
+        raise InvalidFile(f"Cannot load weights from '{where}' into {model._describe()}: "
                           "the file does not match the model (saved from another "
                           "architecture?):\n  - "
                           + "\n  - ".join(problems))
