@@ -129,12 +129,17 @@ def _compile_arguments(model) -> dict:
         compiled = model._compile_loss
         losses = [None if loss is None else _keras_loss(loss) for loss in compiled.losses]
         weights = None if all(w is None for w in compiled.weights) else list(compiled.weights)
-        if isinstance(model.output, dict):       # keyed as the outputs are (sorted keys)
+        user = [model._compile_metrics.user_metrics, model._compile_metrics.user_weighted]
+        if isinstance(model.output, dict):
+            # Keras keys a dict-output model's losses and metrics by the dict's keys
+            # (sorted, the flat order); scratchnn's metric dicts may use the layer names.
             keys = sorted(model.output)
             losses = dict(zip(keys, losses))
             weights = None if weights is None else dict(zip(keys, weights))
+            by_layer = dict(zip(model.output_names, keys))
+            user = [{(k if k in keys else by_layer.get(k, k)): v for k, v in given.items()}
+                    if isinstance(given, dict) else given for given in user]
         arguments.update(loss=losses, loss_weights=weights)
-        user = (model._compile_metrics.user_metrics, model._compile_metrics.user_weighted)
     else:
         arguments.update(loss=_keras_loss(model.loss))
         user = (model.compiled_metric_ids or None, model.compiled_weighted_metric_ids or None)
