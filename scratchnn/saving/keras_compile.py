@@ -91,7 +91,10 @@ def optimizer_to_keras(opt) -> dict | None:
     return _object("keras.optimizers", class_name, cfg)
 
 
-def loss_to_keras(loss):
+def loss_to_keras(loss, as_name: bool = True):
+    """A loss as Keras's dict; as its Keras name when `as_name` and it has its default
+    settings (compile's string is then what it most likely was given); None when Keras has
+    no such loss."""
     if type(loss) not in _LOSS_KEYS:
         return None
     cfg = {"name": loss.name, "reduction": loss.reduction}
@@ -100,7 +103,7 @@ def loss_to_keras(loss):
              "ignore_class": None}
     cfg.update({key: extra[key] for key in _LOSS_KEYS[type(loss)]})
     default = type(loss)()
-    if loss.get_config() == default.get_config():
+    if as_name and loss.get_config() == default.get_config():
         return default.name                  # e.g. "binary_crossentropy", as compile got it
     return _object("keras.losses", type(loss).__name__, cfg)
 
@@ -145,18 +148,25 @@ def compile_config(model, action: str = "Saving") -> dict:
 
 
 def _losses_to_keras(model):
-    """The loss entry: one loss, or per output in the structure compile() was given; None
-    when a loss has no Keras equivalent."""
+    """The loss entry: one loss, or per output in the structure compile() was given (a name
+    written as given, as Keras writes it); None when a loss has no Keras equivalent."""
     if not getattr(model, "is_multi_output", False):
         return loss_to_keras(model.loss)
-    per_output = model._compile_loss.losses                 # resolved, None: no loss
-    entries = [None if loss is None else loss_to_keras(loss) for loss in per_output]
-    if any(entry is None and loss is not None for entry, loss in zip(entries, per_output)):
-        return None
     given = model._user_loss
     if isinstance(given, dict):
-        return {key: entries[model.output_names.index(key)] for key in given}
-    if isinstance(given, (list, tuple)) or _loss_weights_to_keras(model) is not None:
+        given = [given[name] for name in model.output_names]
+    elif not isinstance(given, (list, tuple)):
+        given = [given] * len(model.output_names)
+    # Keras writes each entry as given: a name as that name, a Loss object as its dict.
+    entries = [None if loss is None else entry if isinstance(entry, str)
+               else loss_to_keras(loss, as_name=False)
+               for entry, loss in zip(given, model._compile_loss.losses)]
+    if any(entry is None and loss is not None
+           for entry, loss in zip(entries, model._compile_loss.losses)):
+        return None
+    if isinstance(model._user_loss, dict):
+        return {key: entries[model.output_names.index(key)] for key in model._user_loss}
+    if isinstance(model._user_loss, (list, tuple)) or _loss_weights_to_keras(model) is not None:
         return entries        # one loss for all, with weights: Keras wants a list then
     return entries[0]
 
@@ -315,6 +325,15 @@ def metric_from_keras(entry, fail):
         raise fail(f"metric {class_name}: {err}") from None
 
 
+def _loss_entry(entry, fail):
+    """A loss of compile_config for compile(): a name stays a name (checked), as Keras keeps
+    it, so that the model writes it back as it was given; anything else a Loss object."""
+    loss = loss_from_keras(entry, fail)
+    if isinstance(entry, dict) and entry.get("class_name") == "function":
+        entry = entry.get("config")
+    return entry if isinstance(entry, str) else loss
+
+
 def _is_keras_object(entry) -> bool:
     return isinstance(entry, dict) and "class_name" in entry
 
@@ -366,8 +385,7 @@ def compile_from_keras(model, cfg, where: str) -> None:
         raise fail(f"should be a JSON object, got {type(cfg).__name__}")
     cfg = dict(cfg)
     optimizer = optimizer_from_keras(cfg.pop("optimizer", "rmsprop"), fail)
-    loss = _unwrap_single(model, _per_output(cfg.pop("loss", None), loss_from_keras, "loss",
-                                             fail))
+    loss = _unwrap_single(model, _per_output(cfg.pop("loss", None), _loss_entry, "loss", fail))
     if loss is None:
         raise fail("it holds no loss; scratchnn compiles a model with a loss only")
     loss_weights = _per_output(cfg.pop("loss_weights", None), _weight, "loss_weights", fail)
