@@ -95,3 +95,19 @@ def fashion_subset(data, quick: bool, n_train: int = 2000, n_test: int = 500):
     if quick:
         return (x_train[:n_train], y_train[:n_train]), (x_test[:n_test], y_test[:n_test])
     return (x_train, y_train), (x_test, y_test)
+
+
+def architecture(run: Run, model, name: str) -> None:
+    """Draw `model` with scratchnn.utils.plot_model into figure `name`.
+
+    On the Keras engine a graph model (a keras.Model with inputs and outputs) is left out with
+    a note: scratchnn's plot_model reads scratchnn's own record of a graph's calls, and would
+    draw a Keras Functional model's layers as one chain, hiding its skip connections and
+    branches (keras.utils.plot_model needs pydot and Graphviz)."""
+    from scratchnn.utils import plot_model
+
+    if run.engine == "keras" and type(model).__name__ == "Functional":
+        print(f"[figure] {name} left out on the Keras engine: scratchnn.utils.plot_model draws "
+              "a Keras graph's layers as a chain")
+        return
+    plot_model(model, to_file=run.figure(name), show_shapes=True)

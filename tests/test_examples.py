@@ -1,5 +1,5 @@
-"""The tutorial scripts in examples/ (and the one beyond them, fashion_cnn_bn.py) run,
-every step, and write every figure.
+"""The tutorial scripts in examples/ (and those beyond them: fashion_cnn_bn.py,
+fine_tune_frozen.py, fashion_graphs.py) run, every step, and write every figure.
 
 Each script runs as a user runs it (`python examples/tN_....py --quick --out DIR`, on
 scratchnn, in a subprocess), with --quick cutting epochs and images: this checks that
@@ -50,6 +50,22 @@ EXAMPLES = {
         ["cnn_bn_history.png", "cnn_bn_confusion.png"],
         ["Non-trainable params: 192 (768.00 B)", "(GlobalAveragePooling2D)",
          "learning_rate: 0.0020", "test accuracy"]),
+    "fine_tune_frozen.py": (
+        ["fine_tune_flips.png", "fine_tune_schedule.png", "fine_tune_history.png"],
+        ["Trainable params: 51,589 (201.52 KB)", "Non-trainable params: 4,800 (18.75 KB)",
+         "trainable weights: 4 arrays, frozen: 4 arrays",
+         "learning rate: step 0 0.0001, peak 0.003",
+         "conv1 unchanged while frozen: True", "after unfreezing conv2: 6 trainable arrays",
+         "test accuracy, from scratch, same data and epochs"]),
+    "fashion_graphs.py": (
+        ["graphs_residual_model.png", "graphs_residual_history.png",
+         "graphs_two_views_model.png", "graphs_two_views_history.png"],
+        ["Total params: 36,170 (141.29 KB)", "Total params: 177,867 (694.79 KB)",
+         "inputs ['image', 'profile'], output layers ['label', 'footwear']",
+         "History keys: ['footwear_accuracy', 'footwear_loss', 'label_accuracy', 'label_loss', "
+         "'loss', 'val_footwear_accuracy', 'val_footwear_loss', 'val_label_accuracy', "
+         "'val_label_loss', 'val_loss']",
+         "predict returns a list: class probabilities (500, 10), footwear probabilities (500, 1)"]),
 }
 # Files other than figures that a script writes: (name, its first line).
 OTHER_FILES = {"fashion_cnn_bn.py": [
