@@ -21,10 +21,9 @@ import numpy as np
 import pytest
 
 import scratchnn as snn
-from tf_reference import from_keras, keras_gradients, to_keras
+from tf_reference import MaskRecorder, from_keras, keras_gradients, to_keras, train_both
 
 from .helpers import assert_curves_close, assert_grads_close, forward_tol
-from .tolerances import GRAD_F32
 
 
 # -- the graphs, written once for either engine ------------------------------------------------
@@ -344,6 +343,56 @@ def test_merge_ties_send_the_gradient_to_the_earlier_input_as_keras(kind, precis
     assert grads["p/kernel"].any() and grads["c/kernel"].any()
 
 
+def dropout_graph():
+    """Two inputs, a Dropout on one branch only, two outputs."""
+    L = snn.layers
+    in_a, in_b = snn.Input((4,), name="in_a"), snn.Input((2,), name="in_b")
+    a = L.Dropout(0.4, name="drop")(L.Dense(6, activation="relu", name="wide")(in_a))
+    trunk = L.Dense(5, activation="tanh", name="trunk")(L.Concatenate(name="cat")([a, in_b]))
+    return snn.Model([in_a, in_b], [L.Dense(3, activation="softmax", name="out1")(trunk),
+                                    L.Dense(1, name="out2")(trunk)], name="dropout_graph")
+
+
+def test_dropout_masks_of_a_graph_are_replayed_in_its_twin():
+    """keras_gradients(masks_from=model) applies the mask scratchnn's Dropout drew in the
+    last training pass; train_both records every mask of a fit and feeds them to Keras."""
+    model = dropout_graph()
+    model.compile(optimizer="adam", loss=LOSSES["two_outputs"], loss_weights=[1.0, 0.5])
+    x, y = data("two_outputs", n=16)
+    _, ours = model.compute_gradients(x, y, training=True)
+    _, theirs = keras_gradients(to_keras(model), x, y, masks_from=model)
+    assert_grads_close(ours, theirs, weight_names(model))
+    snn.utils.set_random_seed(2)
+    x, y = data("two_outputs", n=48)
+    ours, theirs, _, twin = train_both(
+        dropout_graph(), None, dict(optimizer="adam", loss=LOSSES["two_outputs"],
+                                    metrics=[["accuracy"], ["mae"]]),
+        x, y, epochs=3, batch_size=16, shuffle=True)
+    assert type(twin.get_layer("drop")).__name__ == "InjectedDropout"
+    assert_curves_close(ours, theirs, 1e-6)
+
+
+def test_a_shared_dropout_is_refused_for_mask_recording():
+    L = snn.layers
+    i = snn.Input((3,))
+    drop = L.Dropout(0.5, name="shared_drop")
+    model = snn.Model(i, L.Add()([drop(i), drop(i)]))
+    with pytest.raises(ValueError, match="Dropout 'shared_drop' is called 2 times"):
+        MaskRecorder(model)
+
+
+def test_train_both_from_the_same_seed_takes_a_graph_builder():
+    """train_both(seed=s) with a function returning a fresh graph: each engine draws its own
+    initial weights (checked bit-identical: residual creates its layers in graph order)
+    and the curves agree."""
+    x, y = data("residual", n=64)
+    ours, theirs, _, _ = train_both(
+        lambda: residual(snn), None,
+        dict(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]),
+        x, y, epochs=3, batch_size=16, seed=5)
+    assert_curves_close(ours, theirs, 1e-6)
+
+
 # -- several outputs: losses, History, evaluate, progress lines ----------------------------------
 def _compiled_two_outputs(weights=(1.0, 0.5)):
     model = snn_graph("two_outputs")
@@ -382,10 +431,6 @@ def test_per_output_losses_weighted_total_history_and_evaluate_equal_kerass():
                                           rel=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine: multi_output.py _update_metrics weighs each <output>_loss by the batch size; "
-    "Keras's compiled step passes sample_weight=y_pred.shape[0], which is None inside its "
-    "tf.function (tf.data's batch axis is unknown), so each batch counts once"))
 def test_per_output_losses_average_the_batches_unweighted_as_kerass_compiled_fit():
     """Keras 3.15.1 logs `<output>_loss` with Mean.update_state(value, sample_weight=
     y_pred.shape[0]) (compile_utils.CompileLoss.call); inside fit's tf.function that static
@@ -521,10 +566,6 @@ def test_a_softmax_output_keeps_its_logits_and_a_merged_one_loses_them():
     assert not grads["a/kernel"].any() and not grads["b/kernel"].any()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine: for dict outputs, multi_output.py/compile_utils.py key losses, metrics and "
-    "log names by the output LAYER names (out1_loss); Keras keys them by the dict keys "
-    "(first_loss), and refuses a loss dict keyed by layer names"))
 def test_dict_output_keys_name_losses_and_logs_as_keras():
     """For outputs given as a dict, Keras names the losses and log keys by the DICT KEYS
     (`first_loss`, `second_loss`), and a loss dict must use them."""

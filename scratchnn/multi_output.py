@@ -38,14 +38,23 @@ class MultiOutputTraining:
             return super().compile(optimizer, loss, loss_weights=loss_weights,
                                    metrics=metrics, weighted_metrics=weighted_metrics, **kwargs)
         where = f"{self._describe()}.compile"
-        compile_loss = CompileLoss(loss, loss_weights, self.output_names, where)
-        compile_metrics = CompileMetrics(metrics, weighted_metrics, self.output_names, where)
+        names = self.loss_names
+        compile_loss = CompileLoss(loss, loss_weights, names, where)
+        compile_metrics = CompileMetrics(metrics, weighted_metrics, names, where)
         super().compile(optimizer, compile_loss.losses[compile_loss.active[0]],
                         metrics=None, **kwargs)
         self._compile_loss, self._compile_metrics = compile_loss, compile_metrics
         self._user_loss = loss
-        self._output_trackers = {f"{self.output_names[k]}_loss": metrics_module.Mean(
-            name=f"{self.output_names[k]}_loss") for k in compile_loss.active}
+        self._output_trackers = {f"{names[k]}_loss": metrics_module.Mean(
+            name=f"{names[k]}_loss") for k in compile_loss.active}
+
+    @property
+    def loss_names(self) -> list[str]:
+        """What compile's loss/metric dicts are keyed by and logs are named after, per
+        output: the output layers' names, or the keys of outputs given as a dict (Keras)."""
+        if isinstance(self._outputs_struct, dict):
+            return sorted(self._outputs_struct)
+        return self.output_names
 
     # -- data ------------------------------------------------------------------------------
     def check_multi_output_data(self, x, y, sample_weight, where: str, prefix: str = ""):
@@ -53,8 +62,7 @@ class MultiOutputTraining:
         each output's shape and loss; one sample_weight array weighs every output."""
         x = check_inputs(self, x, where, prefix + "x")
         n = len(x[0] if isinstance(x, list) else x)
-        keys = (sorted(self._outputs_struct) if isinstance(self._outputs_struct, dict)
-                else self.output_names)
+        keys = self.loss_names
         ys = split_structure(self, y, "output", where, self.output_names, keys)
         labels = [f"{prefix}y[{k!r}]" for k in keys]
         ys = [_batched(as_numeric_array(a, label, where), label, where)
@@ -97,8 +105,11 @@ class MultiOutputTraining:
         batch = len(y_pred[0])
         self._loss_tracker.update_state(loss, sample_weight=batch)
         if self._compile_loss.logs_each:
+            # Keras 3.15's compiled step weighs each `<output>_loss` by y_pred.shape[0],
+            # which is None inside its tf.function: every batch counts once, partial or not
+            # (measured; `loss` itself is weighted by the batch size).
             for tracker, value in zip(self._output_trackers.values(), self._output_losses):
-                tracker.update_state(value, sample_weight=batch)
+                tracker.update_state(value)
         self._compile_metrics.update_state(y, y_pred, sample_weight)
 
     def _reset_metrics(self) -> None:
