@@ -231,8 +231,9 @@ def _keras(*layer_list, shape=(6, 6, 2)):
      r"'g' \(Conv2D\): option groups=2"),
     (lambda: _keras(keras.layers.Flatten(), keras.layers.Dense(2, activation="selu", name="act")),
      r"'act' \(Dense\): activation 'selu' is not supported"),
-    (lambda: keras.Model(*(lambda i: (i, keras.layers.Dense(2)(i)))(keras.Input((3,)))),
-     "functional model"),
+    (lambda: _keras(keras.Sequential([keras.layers.Dense(2)], name="inner"), shape=(3,)),
+     r"layer 1 'inner' \(Sequential\) is a model \(Sequential\) used as a layer; nested "
+     "models are not supported"),
 ])
 def test_keras_files_scratchnn_cannot_run_are_refused_naming_what(make, says, tmp_path):
     make().save(tmp_path / "k.keras")
