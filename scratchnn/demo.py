@@ -28,6 +28,7 @@ from typing import Callable
 import numpy as np
 
 from . import callbacks, config, datasets, layers, optimizers, utils
+from .model import Model
 from .sequential import Sequential
 
 SEED = 42
@@ -43,7 +44,7 @@ class DemoModel:
     title: str                                 # the table's description
     short: str                                 # figure titles
     input_shape: tuple
-    make_layers: Callable[[], list]
+    make_layers: Callable[[], list | Model]    # layers stacked on Input, or a whole graph
     make_compile: Callable[[], dict]
     data: str                                  # "circles" or "fashion" (x /255, sparse labels)
     epochs: int
@@ -91,6 +92,11 @@ def demo_models(fashion_epochs: int = 2) -> list[DemoModel]:
                                                           weight_decay=1e-4),
                                loss="sparse_categorical_crossentropy", metrics=["accuracy"]),
                   "fashion", 1),               # one epoch: the demo stays well under 5 minutes
+        DemoModel("fashion_residual", "Fashion-MNIST residual CNN, a graph model (beyond the "
+                  "tutorials): Conv2D-MaxPool, a block of 2 Conv2D added to its input, "
+                  "Dense(10), Adam", "Fashion-MNIST residual CNN", (28, 28, 1), _residual_cnn,
+                  lambda: dict(optimizer="adam", loss="sparse_categorical_crossentropy",
+                               metrics=["accuracy"]), "fashion", 1),
     ]
 
 
@@ -101,6 +107,25 @@ def _cnn_bn() -> list:
             layers.Conv2D(32, 3, padding="same", use_bias=False), layers.BatchNormalization(),
             layers.Activation("relu"), layers.GlobalAveragePooling2D(),
             layers.Dense(10, activation="softmax")]
+
+
+def _residual_cnn() -> Model:
+    """examples/fashion_graphs.py's residual CNN, its block after the first pooling (13 x 13
+    pixels) to keep the demo short: a Functional model, snn.Model(inputs, outputs)."""
+    image = layers.Input((28, 28, 1))
+    h = layers.MaxPooling2D()(layers.Conv2D(16, 3, activation="relu")(image))   # (13, 13, 16)
+    r = layers.Conv2D(16, 3, padding="same", activation="relu")(h)
+    r = layers.Conv2D(16, 3, padding="same")(r)
+    h = layers.Activation("relu")(layers.Add()([h, r]))      # the skip connection
+    return Model(image, layers.Dense(10, activation="softmax")(layers.Flatten()(h)))
+
+
+def build(spec: DemoModel):
+    """The demo model of `spec`, fresh: its layers on Input(input_shape) in a Sequential, or
+    the graph model its make_layers returns."""
+    made = spec.make_layers()
+    return made if isinstance(made, Model) else Sequential([layers.Input(spec.input_shape),
+                                                            *made])
 
 
 _DATA: dict = {}
@@ -146,7 +171,7 @@ def train_scratchnn(spec: DemoModel) -> Run:
     """scratchnn alone: seed 42, build, compile, fit with shuffling (as the tutorials)."""
     (x, y), (xt, yt) = load(spec.data, spec.input_shape)
     utils.set_random_seed(SEED)
-    model = Sequential([layers.Input(spec.input_shape), *spec.make_layers()])
+    model = build(spec)
     model.compile(**spec.make_compile())
     timer = Timer()
     extra = [callbacks.LearningRateScheduler(spec.lr_schedule)] if spec.lr_schedule else []
@@ -168,9 +193,10 @@ def train_both_engines(spec: DemoModel) -> tuple[Run, Run]:
     if spec.lr_schedule:
         snn_extra = [callbacks.LearningRateScheduler(spec.lr_schedule)]
         keras_extra = [keras.callbacks.LearningRateScheduler(spec.lr_schedule)]
+    made = spec.make_layers()                       # a graph model comes with its inputs
     ours, theirs, model, twin = train_both(
-        spec.make_layers(), spec.input_shape, spec.make_compile(), x, y, epochs=spec.epochs,
-        shuffle=True, snn_callbacks=[ours_timer, *snn_extra],
+        made, None if isinstance(made, Model) else spec.input_shape, spec.make_compile(), x, y,
+        epochs=spec.epochs, shuffle=True, snn_callbacks=[ours_timer, *snn_extra],
         keras_callbacks=[keras_timer, *keras_extra], validation_data=(xt, yt))
     ours_accuracy = model.evaluate(xt, yt, verbose=0)[1]
     keras_accuracy = twin.evaluate(xt, yt, verbose=0, return_dict=True)["accuracy"]
