@@ -16,9 +16,9 @@ library, whose layout rules are reproduced here):
   is "sequential-like" (summary_graph.py says when); 88 characters wide at most;
 - four columns, adding "Connected to", for any other graph (snn.Model); 108 at most.
 
-The width is min(that default, terminal columns - 4). With output going to a file or a
-notebook there is no terminal and Python assumes 80 columns: 76-character tables. Set the
-COLUMNS environment variable for wider ones, as in Keras.
+The width is min(that default, terminal columns - 4), as in Keras. Without a terminal
+(output to a file or a pipe, or captured by pytest) Python assumes 80 columns, hence
+76-character tables; the COLUMNS environment variable sets another width.
 
 Sizes count 4 bytes per float32 parameter (8 in float64), as Keras's `summary_utils`.
 """
