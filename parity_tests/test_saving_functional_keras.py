@@ -326,3 +326,40 @@ def test_graphs_scratchnn_cannot_run_are_refused_naming_the_entry(make, says, tm
     with pytest.raises(ValueError, match=says) as info:
         snn.models.load_model(tmp_path / "k.keras")
     assert "k.keras" in str(info.value)
+
+
+def every_layer(lib):
+    """Every layer class scratchnn has, in one graph (merge layers on two pooled branches)."""
+    L = lib.layers
+    x = lib.Input((6, 6, 2), name="img")
+    h = x
+    for layer in (L.Conv2D(3, 3, padding="same", activation="relu", name="conv"),
+                  L.ZeroPadding2D(1, name="pad"), L.MaxPooling2D(2, name="max_pool"),
+                  L.AveragePooling2D(1, name="avg_pool"), L.BatchNormalization(name="bn"),
+                  L.Dropout(0.25, name="drop"), L.ReLU(max_value=6.0, name="relu"),
+                  L.LeakyReLU(0.1, name="leaky"), L.ELU(0.5, name="elu"),
+                  L.Activation("tanh", name="tanh"), L.Reshape((4, 4, 3), name="reshape")):
+        h = layer(h)
+    g1 = L.GlobalAveragePooling2D(name="gap")(h)
+    g2 = L.GlobalMaxPooling2D(name="gmp")(h)
+    merged = [cls(name=cls.__name__.lower())([g1, g2]) for cls in (
+        L.Add, L.Subtract, L.Multiply, L.Average, L.Maximum, L.Minimum)]
+    cat = L.Concatenate(axis=-1, name="cat")([*merged, L.Flatten(name="flat")(h)])
+    return lib.Model(x, L.Dense(2, name="out")(cat), name="every_layer")
+
+
+def test_every_layer_class_in_a_graph_is_keras_config_and_keras_file_loads(tmp_path):
+    """Each class's config, build_config and call kwargs (BatchNormalization's mask=None,
+    Dropout's training=False) as Keras writes them; Keras's file of the graph loads here
+    with the same weights and predictions."""
+    keras.utils.set_random_seed(0)
+    theirs = every_layer(keras)
+    snn.utils.set_random_seed(0)
+    ours = every_layer(snn)
+    assert ours.get_config() == without_object_ids(theirs.get_config())
+    theirs.save(tmp_path / "theirs.keras")
+    loaded = snn.models.load_model(tmp_path / "theirs.keras")
+    x = np.random.default_rng(0).normal(size=(4, 6, 6, 2)).astype("float32")
+    assert_exactly_equal(loaded.get_weights(), theirs.get_weights(), "weight")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), theirs.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-6)

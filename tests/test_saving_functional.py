@@ -177,6 +177,19 @@ def test_structures_of_inputs_and_outputs_and_node_kwargs():
     assert config["layers"][1]["inbound_nodes"][0]["kwargs"] == {"mask": None}
 
 
+def test_every_merge_layer_round_trips_and_a_shared_layers_second_call_is_an_output():
+    a, b = snn.Input((3,), name="a"), snn.Input((1, 3), name="b")
+    merged = [cls(name=cls.__name__.lower())([a, b]) for cls in (
+        L.Add, L.Subtract, L.Multiply, L.Average, L.Maximum, L.Minimum)]
+    model = snn.Model([a, b], L.Concatenate(axis=1, name="cat")(merged))
+    config = model.get_config()
+    assert config["layers"][2]["build_config"] == {"input_shape": [[None, 3], [None, 1, 3]]}
+    again = snn.Model.from_config(config)
+    assert [type(layer) for layer in again.layers] == [type(layer) for layer in model.layers]
+    assert again.get_config() == config and again.get_layer("cat").axis == 1
+    assert aba().get_config()["output_layers"] == ["A", 1, 0]
+
+
 def test_node_indices_count_only_the_calls_of_this_model():
     """A layer called outside the model first: inside it, its call is call 0 (Keras
     re-counts node indices per model)."""
