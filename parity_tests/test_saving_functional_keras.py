@@ -70,12 +70,14 @@ def two_out(lib):
 
 
 def dicts(lib):
-    """Dict inputs and outputs (keys given unsorted), a loss dict with weights, a Dropout."""
+    """Dict inputs and outputs (keys given unsorted, outputs' keys not their layers' names:
+    compile's dicts and the log keys use the keys), a loss dict with weights, a Dropout."""
     L = lib.layers
     a, b = lib.Input((2,), name="zeta"), lib.Input((3,), name="alpha")
     cat = L.Concatenate(name="cat")([a, b])
-    first = L.Dense(1, name="first")(cat)
-    second = L.Dense(2, activation="softmax", name="second")(L.Dropout(0.0, name="drop")(cat))
+    first = L.Dense(1, name="o_first")(cat)
+    dropped = L.Dropout(0.0, name="drop")(cat)
+    second = L.Dense(2, activation="softmax", name="o_second")(dropped)
     model = lib.Model({"zeta": a, "alpha": b}, {"second": second, "first": first},
                       name="dicts")
     model.compile(optimizer=lib.optimizers.RMSprop(0.01),

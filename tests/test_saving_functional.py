@@ -45,8 +45,9 @@ def two_out():
 def dicts():
     a, b = snn.Input((2,), name="zeta"), snn.Input((3,), name="alpha")
     cat = L.Concatenate(name="cat")([a, b])
-    second = L.Dense(2, activation="softmax", name="second")(L.Dropout(0.0, name="drop")(cat))
-    first = L.Dense(1, name="first")(cat)
+    dropped = L.Dropout(0.0, name="drop")(cat)
+    second = L.Dense(2, activation="softmax", name="o_second")(dropped)
+    first = L.Dense(1, name="o_first")(cat)
     return snn.Model({"zeta": a, "alpha": b}, {"second": second, "first": first}, name="dicts")
 
 
@@ -168,7 +169,8 @@ def test_structures_of_inputs_and_outputs_and_node_kwargs():
     BatchNormalization's mask=None, as Keras records them."""
     config = dicts().get_config()
     assert config["input_layers"] == {"zeta": ["zeta", 0, 0], "alpha": ["alpha", 0, 0]}
-    assert config["output_layers"] == {"second": ["second", 0, 0], "first": ["first", 0, 0]}
+    assert config["output_layers"] == {"second": ["o_second", 0, 0],
+                                       "first": ["o_first", 0, 0]}
     assert config["layers"][3]["inbound_nodes"][0]["kwargs"] == {"training": False}
     x = snn.Input((3,), name="x")
     model = snn.Model([x], [L.BatchNormalization(name="bn")(x)])

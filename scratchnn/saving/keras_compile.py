@@ -152,11 +152,11 @@ def _losses_to_keras(model):
     written as given, as Keras writes it); None when a loss has no Keras equivalent."""
     if not getattr(model, "is_multi_output", False):
         return loss_to_keras(model.loss)
-    given = model._user_loss
+    given, names = model._user_loss, model._compile_loss.output_names  # (dict outputs: keys)
     if isinstance(given, dict):
-        given = [given[name] for name in model.output_names]
+        given = [given[name] for name in names]
     elif not isinstance(given, (list, tuple)):
-        given = [given] * len(model.output_names)
+        given = [given] * len(names)
     # Keras writes each entry as given: a name as that name, a Loss object as its dict.
     entries = [None if loss is None else entry if isinstance(entry, str)
                else loss_to_keras(loss, as_name=False)
@@ -165,7 +165,7 @@ def _losses_to_keras(model):
            for entry, loss in zip(entries, model._compile_loss.losses)):
         return None
     if isinstance(model._user_loss, dict):
-        return {key: entries[model.output_names.index(key)] for key in model._user_loss}
+        return {key: entries[names.index(key)] for key in model._user_loss}
     if isinstance(model._user_loss, (list, tuple)) or _loss_weights_to_keras(model) is not None:
         return entries        # one loss for all, with weights: Keras wants a list then
     return entries[0]
@@ -181,7 +181,8 @@ def _loss_weights_to_keras(model):
     if all(w is None for w in weights):
         return None
     if isinstance(model._user_loss, dict):
-        return {key: weights[model.output_names.index(key)] for key in model._user_loss}
+        names = compile_loss.output_names
+        return {key: weights[names.index(key)] for key in model._user_loss}
     return weights
 
 
