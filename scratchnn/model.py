@@ -294,9 +294,20 @@ class Model(Trainer):
                 layer.grads[name] += regularizer.gradient(layer.params[name])
 
     # -- summary and files ---------------------------------------------------------------
-    def summary(self, print_fn: Callable[[str], Any] | None = None) -> None:
-        """Print Keras's table: layer (type), output shape, param count, then totals."""
-        summary_module.print_summary(self, print_fn)
+    def summary(self, line_length: int | None = None, positions=None,
+                print_fn: Callable[[str], Any] | None = None, expand_nested: bool = False,
+                show_trainable: bool = False, layer_range=None) -> None:
+        """Print Keras's table: layer (type), output shape, param count (and what each
+        layer is connected to, for a graph), then totals. `line_length` sets the width
+        (Keras's default: the terminal's, at most 88, or 108 with "Connected to")."""
+        for name, value, off in (("positions", positions, None),
+                                 ("expand_nested", expand_nested, False),
+                                 ("show_trainable", show_trainable, False),
+                                 ("layer_range", layer_range, None)):
+            if value is not off:
+                raise ValueError(f"{self._describe()}.summary: {name}={value!r} is not "
+                                 f"supported by scratchnn (accepted: {name}={off!r})")
+        summary_module.print_summary(self, print_fn, line_length)
 
     def save(self, filepath: str | os.PathLike, overwrite: bool = True) -> None:
         """Save the whole model as Keras 3's `.keras` archive: layers, weights, compile
