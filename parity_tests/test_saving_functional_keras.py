@@ -289,6 +289,36 @@ def test_clone_model_keeps_names_and_draws_the_weights_keras_draws(name):
     assert ours_clone.compiled and ours_clone.optimizer.iterations == 0
 
 
+def sequential(lib):
+    model = lib.Sequential([lib.Input((5,), name="inp"), lib.layers.Dense(4, name="d1"),
+                            lib.layers.Dropout(0.5, name="drop"),
+                            lib.layers.Dense(2, activation="softmax", name="d2")], name="seq")
+    model.compile(optimizer=lib.optimizers.Adam(0.01), loss="categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def test_a_sequentials_config_json_and_clone_are_kerass():
+    """Sequential's get_config/to_json key for key, Sequential.from_config and
+    model_from_json both ways, and its clone's new weights (Input and names kept)."""
+    snn.utils.set_random_seed(0)
+    ours = sequential(snn)
+    ours_clone = snn.models.clone_model(ours)
+    keras.utils.set_random_seed(0)
+    theirs = sequential(keras)
+    theirs_clone = keras.models.clone_model(theirs)
+    assert ours.get_config() == without_object_ids(theirs.get_config())
+    assert json.loads(ours.to_json()) == without_object_ids(json.loads(theirs.to_json()))
+    assert ours_clone.get_config() == without_object_ids(theirs_clone.get_config())
+    assert_exactly_equal(ours_clone.get_weights(), theirs_clone.get_weights(), "clone weight")
+    assert snn.Sequential.from_config(theirs.get_config()).get_config() == ours.get_config()
+    from_ours = keras.models.model_from_json(ours.to_json())
+    assert from_ours.compiled and json.loads(ours.to_json()) == without_object_ids(
+        json.loads(from_ours.to_json()))
+    assert json.loads(snn.models.model_from_json(theirs.to_json()).to_json()) == \
+        json.loads(ours.to_json())
+
+
 def test_an_unnamed_inputs_clone_takes_the_tensors_name_as_keras():
     models = []
     for lib in (snn, keras):

@@ -21,8 +21,8 @@ it is Keras's `functional_from_config` (keras/src/models/functional.py), in thre
    holds), then make the calls on symbolic tensors and build the model from the tensors
    `input_layers` / `output_layers` name, in their structure (one, a list or a dict).
 
-A model saved with model.trainable = False loads with it False and each
-layer as its own entry says (measured in Keras 3.15: InputLayers stay trainable).
+A Functional model saved with model.trainable = False loads with it False and each layer
+as its own entry says (measured in Keras 3.15: its InputLayers stay trainable).
 """
 
 from __future__ import annotations
@@ -178,21 +178,25 @@ def functional_from_config(body, where: str, weights_bytes: int | None = None) -
     input_refs, output_refs = opts.take("input_layers", "any"), opts.take("output_layers", "any")
     opts.done()
 
-    graph = CallGraph(entries, where)                       # 1. everything checked
+    # 1. Everything checked; 2. Keras's order of the calls.
+    graph = CallGraph(entries, where)
     inputs_at = graph.structure(input_refs, "input_layers", inputs=True)
     outputs_at = graph.structure(output_refs, "output_layers", inputs=False)
-    order = graph.replay_order()                         # 2. Keras's order of the calls
+    order = graph.replay_order()
 
-    specs, layers = {}, {}                               # 3. the layers, shapes, the calls
+    # 3. The layers (no weights yet) and the InputLayers' batch shapes; the weight count;
+    # then the calls, each tensor kept by (layer name, node index) as the file names it.
+    batch_shapes, layers = {}, {}
     for layer_name, (index, entry) in graph.entries.items():
-        if layer_name in graph.inputs:      # (batch shape, name)
-            specs[layer_name] = input_layer_from_keras(entry, where, describe_entry(entry, index))
+        if layer_name in graph.inputs:
+            batch_shapes[layer_name], _ = input_layer_from_keras(
+                entry, where, describe_entry(entry, index))
         else:
             layers[layer_name] = layer_from_keras(entry, index, where)
-    shapes = {(layer_name, 0): shape for layer_name, (shape, _) in specs.items()}
+    shapes = {(layer_name, 0): shape for layer_name, shape in batch_shapes.items()}
     _check_weights_fit(_graph_parameter_count(order, layers, shapes), where, weights_bytes)
     tensors = {(layer_name, 0): Input(shape[1:], name=layer_name)
-               for layer_name, (shape, _) in specs.items()}
+               for layer_name, shape in batch_shapes.items()}
     for call in order:
         args = [tensors[ref] for ref in call.inputs]
         try:
