@@ -529,3 +529,19 @@ def test_keras_2_node_lists_are_read():
     again.set_weights(model.get_weights())
     x, _ = data("two_in")
     np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_a_users_own_loss_class_is_left_out_with_a_warning_and_the_graph_saved_uncompiled(
+        tmp_path):
+    class Halved(snn.losses.MeanSquaredError):
+        pass
+
+    model = two_out()
+    model.compile(optimizer="sgd", loss=["sparse_categorical_crossentropy", Halved()])
+    with pytest.warns(UserWarning, match=r"Saving Functional 'two_out': loss <.*Halved.*> has no Keras "
+                                         "equivalent; the file records the model uncompiled"):
+        model.save(tmp_path / "m.keras")
+    assert not snn.models.load_model(tmp_path / "m.keras").compiled
+    with pytest.warns(UserWarning, match="Cloning Functional 'two_out': .* the clone is not "
+                                         "compiled"):
+        assert not snn.models.clone_model(model).compiled

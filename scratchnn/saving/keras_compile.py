@@ -130,7 +130,10 @@ def compile_config(model, action: str = "Saving") -> dict:
         return {}
     optimizer, loss = optimizer_to_keras(model.optimizer), _losses_to_keras(model)
     if optimizer is None or loss is None:
-        what = f"loss {model.loss!r}"
+        compiled_losses = (model._compile_loss.losses
+                           if getattr(model, "is_multi_output", False) else [model.loss])
+        what = "loss " + ", ".join(repr(loss) for loss in compiled_losses
+                                   if loss is not None and loss_to_keras(loss) is None)
         if optimizer is None:
             what = f"optimizer {type(model.optimizer).__name__}"
             if type(model.optimizer) in _OPTIMIZER_KEYS:      # then its schedule is a user's
