@@ -19,6 +19,7 @@ What "the same" means (as in test_saving_keras.py):
 from __future__ import annotations
 
 import json
+import warnings
 
 import keras
 import numpy as np
@@ -202,6 +203,21 @@ def test_compile_config_with_a_loss_none_and_dict_metrics_is_keras():
     assert theirs["loss_weights"] == {"out1": 2.0, "out2": 0.5}
     assert ours.pop("loss_weights") == {"out1": 2.0, "out2": None}
     assert ours == without_object_ids({k: v for k, v in theirs.items() if k != "loss_weights"})
+
+
+def test_a_file_with_a_none_loss_trains_on_in_keras_as_here(tmp_path):
+    """Keras reads the None weight of the loss-less output and trains the same step (the
+    output without a loss gets no gradient in either engine)."""
+    x, y = data("two_out")
+    model = build(snn, "two_out")
+    model.compile(optimizer="sgd", loss={"out1": "sparse_categorical_crossentropy", "out2": None},
+                  loss_weights={"out1": 2.0}, metrics=[["accuracy"], None])
+    step(model, x, y)
+    model.save(tmp_path / "m.keras")
+    k = keras.models.load_model(tmp_path / "m.keras")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")          # Keras: "Gradients do not exist for out2/..."
+        assert_same_step(model, k, x, y)
 
 
 # -- files both ways ---------------------------------------------------------------------------
