@@ -56,7 +56,7 @@ def test_readme_table_lists_every_demo_model_with_both_engines(rows, specs):
 
 def test_readme_parameter_and_epoch_counts_match_the_models(rows, specs):
     for title, spec in specs.items():
-        model = snn.Sequential([snn.Input(spec.input_shape), *spec.make_layers()])
+        model = demo.build(spec)
         assert rows[title]["params"] == f"{model.count_params():,}", title
         assert rows[title]["epochs"] == str(spec.epochs), title
 
