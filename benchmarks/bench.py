@@ -6,11 +6,14 @@
     scratchnn bench --compare old.json  this run's speed-ups beside an earlier run's
 
 For every seed model both engines train (batch 32) and predict (batch 256) the same data,
-interleaved, min / median / max of `--repeats` runs after a warm-up (timing.py). Then the
-FLOPs of each step beside this machine's matmul speed for the same products (flops.py),
-import time and peak memory in fresh processes (machine.py), and cost against batch size
-and width (scaling.py). Results: benchmarks/results/latest.{json,md} and PNG charts.
-Compare ratios from the same run only, never a number from another day or machine.
+interleaved, min / median / max of `--repeats` runs after a warm-up (timing.py), and each
+row says what scratchnn's thread policy chose (parallel.py: the plain step, or S shards).
+Then the FLOPs of each step beside this machine's matmul speed for the same products
+(flops.py), import time and peak memory in fresh processes (machine.py), and cost against
+batch size and width (scaling.py). Last, every row again with another process spinning on
+one core (timing.busy_core; skip with --no-load). Results:
+benchmarks/results/latest.{json,md} and PNG charts. Compare ratios from the same run only,
+never a number from another day or machine.
 """
 
 from __future__ import annotations
@@ -37,9 +40,17 @@ FULL_WORK = {"circles": (800, 4, 800), "mlp-4-4-10": (12800, 1, 12800),
 QUICK_WORK = {name: (64, 1, 256) for name in FULL_WORK}
 
 
+def _print_row(spec: models.Spec, r: dict) -> None:
+    print(f"{spec.title:34s} {r['work']:7s} scratchnn {r['scratchnn_ms']['min']:8.3f}"
+          f"  keras {r['keras_ms']['min']:8.3f} {r['unit']:18s} speed-up "
+          f"{r['speedup']:5.2f}x (median {r['speedup_median']:.2f}x)"
+          f"  threads: {timing.describe_policy(r['policy'])}", flush=True)
+
+
 def run(quick: bool = False, repeats: int | None = None, out_dir: str = RESULTS,
         names: list[str] | None = None, sweep: bool = True, processes: bool = True,
-        command: str = "scratchnn bench", compare: dict | None = None) -> dict:
+        command: str = "scratchnn bench", compare: dict | None = None,
+        load: bool = True) -> dict:
     import keras  # noqa: F401  (fail early, with the real message, if Keras is missing)
 
     repeats = repeats or (1 if quick else 7)
@@ -55,9 +66,7 @@ def run(quick: bool = False, repeats: int | None = None, out_dir: str = RESULTS,
         rows = timing.compare(spec, n_train, n_predict, repeats, epochs=epochs)
         result["rows"] += rows
         for r in rows:
-            print(f"{spec.title:34s} {r['work']:7s} scratchnn {r['scratchnn_ms']['min']:8.3f}"
-                  f"  keras {r['keras_ms']['min']:8.3f} {r['unit']:18s} speed-up "
-                  f"{r['speedup']:5.2f}x (median {r['speedup_median']:.2f}x)", flush=True)
+            _print_row(spec, r)
         import scratchnn as snn
         hw = flops.hardware(models.build(spec, snn), repeats=2 if quick else 5)
         result["hardware"].append(report.hardware_entry(spec, rows, hw))
@@ -77,8 +86,10 @@ def run(quick: bool = False, repeats: int | None = None, out_dir: str = RESULTS,
         print("scaling sweep", flush=True)
         result["scaling"] = scaling.sweep(quick, repeats=1 if quick else 3)
     result["load_after"] = machine.load_average()        # includes this run's own load
-    result["seconds"] = time.perf_counter() - start
     result["during"] = watch.stop()
+    if load:           # last, so that the spinner disturbs nothing else the run measures
+        result["loaded_rows"] = loaded_rows(names, work, repeats)
+    result["seconds"] = time.perf_counter() - start
     result["warnings"] += busy_warnings(result)
     if quick:
         result["warnings"].append("--quick run: tiny slices and one repeat, for testing the "
@@ -94,6 +105,22 @@ def run(quick: bool = False, repeats: int | None = None, out_dir: str = RESULTS,
     return result
 
 
+def loaded_rows(names: list[str], work: dict, repeats: int) -> list[dict]:
+    """Every row again, both engines, beside a process spinning on one core."""
+    rows = []
+    with timing.busy_core() as cpu:
+        label = f"another process spinning on CPU {cpu}"
+        print(f"under load: {label}", flush=True)
+        for name in names:
+            spec = models.SPECS[name]
+            n_train, epochs, n_predict = work[name]
+            for r in timing.compare(spec, n_train, n_predict, repeats, epochs=epochs,
+                                    load=label):
+                rows.append(r)
+                _print_row(spec, r)
+    return rows
+
+
 def busy_warnings(result: dict) -> list[str]:
     """What disturbed the run: a high load average before it started, other processes'
     CPU time during it (whole run, and which rows), or the hypervisor's steal."""
@@ -107,6 +134,11 @@ def busy_warnings(result: dict) -> list[str]:
                         f"average during the run (steal {during['steal_cpus']:.2f})")
     rows = [f"{r['model']} {r['work']} ({r['others_cpus']:.2f})" for r in result["rows"]
             if machine.disturbed(r)]
+    # Rows timed beside the spinner: others beyond its one CPU disturbed them.
+    rows += [f"{r['model']} {r['work']} under load ({r['others_cpus']:.2f})"
+             for r in result.get("loaded_rows", [])
+             if r.get("others_cpus") is not None
+             and r["others_cpus"] > 1 + machine.BUSY_OTHER_CPUS]
     if rows:
         warnings.append("timed beside other work, CPUs used by others: " + ", ".join(rows))
     if warnings:
@@ -124,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=RESULTS, help="folder for the results")
     parser.add_argument("--models", help="comma-separated subset of: " + ", ".join(models.SPECS))
     parser.add_argument("--no-scaling", action="store_true", help="skip the scaling sweep")
+    parser.add_argument("--no-load", action="store_true",
+                        help="skip the rows timed beside a process spinning on one core")
     parser.add_argument("--no-processes", action="store_true",
                         help="skip import time and peak memory (fresh processes)")
     parser.add_argument("--profile", metavar="MODEL", choices=list(models.SPECS),
@@ -153,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run(args.quick, args.repeats, args.out, names, not args.no_scaling,
             not args.no_processes, command="scratchnn bench" + (" --quick" if args.quick else ""),
-            compare=earlier)
+            compare=earlier, load=not args.no_load)
     except ImportError as err:
         print(f"scratchnn bench compares with Keras and needs TensorFlow "
               f"(pip install -e '.[tf,bench]'): {err}", file=sys.stderr)

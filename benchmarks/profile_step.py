@@ -1,10 +1,14 @@
 """Where one training step's time goes: `scratchnn bench --profile MODEL`.
 
-Runs `fit` on the model's benchmark data twice: once plain (the real time per step), once
-with a timer around every layer's forward and backward, the loss, the optimizer update and
-the metrics. The difference between the plain step and the sum of the timed parts is the
-loop's own overhead (batch slicing, callbacks, Python). Then cProfile's top functions by
-own time, for what the phases do not show.
+Runs `fit` on the model's benchmark data: as the thread policy runs it (parallel.py: the
+batch may be split over the cores), then on ONE thread (`snn.config.set_threads(1)`, the
+plain step of step.py) twice: once plain (the real time per step), once with a timer
+around every layer's forward and backward, the loss, the optimizer update and the metrics.
+The breakdown is of the one-thread step: the timers wrap the layer objects, and a model
+whose layers carry such wrappers runs on one thread anyway. The difference between the
+plain step and the sum of the timed parts is the loop's own overhead (batch slicing,
+callbacks, Python). Then cProfile's top functions by own time, for what the phases do
+not show.
 """
 
 from __future__ import annotations
@@ -63,6 +67,19 @@ def profile(name: str, samples: int | None = None, batch_size: int = 32, repeats
     snn.utils.set_random_seed(0)
     model = models.build(spec, snn)
     model.fit(x[:batch_size * 2], y[:batch_size * 2], batch_size=batch_size, verbose=0)  # warm up
+    from scratchnn import parallel
+    parallel.choices.clear()
+    policy_step = _fit_seconds_per_step(model, x, y, batch_size, repeats)
+    chosen = dict(parallel.choices)
+    snn.config.set_threads(1)               # the breakdown below is of the one-thread step
+    try:
+        return _breakdown(model, spec, x, y, n, batch_size, repeats, top, policy_step, chosen)
+    finally:
+        snn.config.set_threads(None)
+
+
+def _breakdown(model, spec, x, y, n: int, batch_size: int, repeats: int, top: int,
+               policy_step: float, chosen: dict) -> dict:
     plain = _fit_seconds_per_step(model, x, y, batch_size, repeats)
 
     timer = PhaseTimer()
@@ -98,8 +115,12 @@ def profile(name: str, samples: int | None = None, batch_size: int = 32, repeats
     stream = io.StringIO()
     pstats.Stats(profiler, stream=stream).sort_stats("tottime").print_stats(top)
 
+    policy = ", ".join(f"{count} shard(s): {steps} steps" for (_, count), steps in
+                       sorted(chosen.items())) or "the plain step throughout"
     lines = [f"{spec.title}: one training step, batch {batch_size}, {n} samples, float32",
-             f"plain fit: {plain * 1e3:.3f} ms/step (best of {repeats})", "",
+             f"fit as the thread policy runs it: {policy_step * 1e3:.3f} ms/step (best of "
+             f"{repeats}; {policy})",
+             f"plain fit on one thread: {plain * 1e3:.3f} ms/step (best of {repeats})", "",
              f"{'phase':58s} {'ms/step':>9s} {'share':>6s}"]
     for label, seconds in per_step.items():
         lines.append(f"{label:58s} {seconds * 1e3:9.3f} {seconds / plain:6.1%}")
@@ -109,7 +130,8 @@ def profile(name: str, samples: int | None = None, batch_size: int = 32, repeats
     lines += ["", "cProfile, top functions by own time (one epoch):",
               *stream.getvalue().strip().splitlines()[-(top + 2):]]
     print("\n".join(lines))
-    return {"model": name, "ms_per_step": plain * 1e3,
+    return {"model": spec.name, "ms_per_step": plain * 1e3,
+            "policy_ms_per_step": policy_step * 1e3,
             "phases_ms": {k: v * 1e3 for k, v in per_step.items()},
             "shuffle_order_ms_per_step": shuffle_per_step * 1e3}
 

@@ -8,7 +8,7 @@ import os
 
 from .flops import gflops
 from .machine import cpu_summary
-from .timing import SETTLE_SECONDS
+from .timing import LOADED_TARGET, SETTLE_SECONDS, describe_policy
 
 
 def _ms(s: dict) -> str:
@@ -34,28 +34,34 @@ def markdown(result: dict) -> str:
              "average while that row was timed (0.00: the machine was ours).", ""]
     for warning in result["warnings"]:
         lines += [f"> **Warning:** {warning}", ""]
-    lines += ["| model | work | scratchnn ms | Keras ms | speed-up (min) | speed-up (median) "
-              "| target | others |", "|---|---|---|---|---|---|---|---|"]
-    for r in result["rows"]:
-        target = "-" if r["target"] is None else (
-            f">= {r['target']:g} {'(met)' if r['speedup'] >= r['target'] else '(NOT met)'}")
-        lines.append(f"| {r['title']} | {r['work']}, {r['unit']} (batch {r['batch_size']}) | "
-                     f"{_ms(r['scratchnn_ms'])} | {_ms(r['keras_ms'])} | "
-                     f"**{r['speedup']:.2f}x** | {r['speedup_median']:.2f}x | {target} | "
-                     f"{_cpus(r.get('others_cpus'))} |")
+    lines += _rows_table(result["rows"])
+    if result.get("loaded_rows"):
+        lines += ["", "## Beside a busy core", "",
+                  f"The same rows with {result['loaded_rows'][0]['load']} (a Python loop "
+                  "pinned there with os.sched_setaffinity) for the whole section, both engines. "
+                  f"Target: every row at least {LOADED_TARGET:g}x Keras. \"Others\" counts "
+                  "the spinner (about 1.00).", ""]
+        lines += _rows_table(result["loaded_rows"])
     if result.get("compare"):
         lines += ["", comparison(result, result["compare"])]
     if result.get("hardware"):
         lines += ["", "## Distance to the hardware (matrix products only; see flops.py)", "",
+                  "\"Products' share\" is the time the step's matrix products take alone "
+                  "(the \"alone\" rate) over scratchnn's whole step: the rest of the step is "
+                  "outside the products (elementwise work, windows, pooling, the optimizer, "
+                  "Python).", "",
                   "| model | MFLOP per train step | scratchnn GFLOP/s | Keras GFLOP/s | "
-                  "same products alone GFLOP/s | MFLOP per 256 predicted | scratchnn | Keras | "
-                  "alone |", "|---|---|---|---|---|---|---|---|---|"]
+                  "same products alone GFLOP/s | products' share of scratchnn's step | "
+                  "MFLOP per 256 predicted | scratchnn | Keras | alone | products' share |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
         for h in result["hardware"]:
             lines.append(
                 f"| {h['title']} | {h['train_mflop']:.1f} | {h['train_gflops']['scratchnn']:.1f} | "
                 f"{h['train_gflops']['keras']:.1f} | {h['train_gflops']['machine']:.1f} | "
+                f"{_share(h['train_gflops'])} | "
                 f"{h['predict_mflop']:.1f} | {h['predict_gflops']['scratchnn']:.1f} | "
-                f"{h['predict_gflops']['keras']:.1f} | {h['predict_gflops']['machine']:.1f} |")
+                f"{h['predict_gflops']['keras']:.1f} | {h['predict_gflops']['machine']:.1f} | "
+                f"{_share(h['predict_gflops'])} |")
     if result.get("processes"):
         p = result["processes"]
         lines += ["", "## Fresh processes", "", "| measure | scratchnn | Keras |", "|---|---|---|",
@@ -64,6 +70,10 @@ def markdown(result: dict) -> str:
         for label, rss in p["rss"].items():
             lines.append(f"| peak RSS training {label}, MB | {rss['scratchnn']:.0f} | "
                          f"{rss['keras']:.0f} |")
+    lines += ["", "\"Threads\" is what scratchnn's thread policy (scratchnn/parallel.py) chose "
+              "for the batches of that row's runs: \"plain\" is the one-thread step of "
+              "step.py (NumPy's BLAS on its own threads), \"1 shard\" the same step on one "
+              "BLAS thread (a busy machine), \"S shards\" the batch split over S threads."]
     lines += ["", f"BLAS: `{json.dumps(m['blas'])}`",
               f"Load average (1 min): {result['load_before']:.2f} before, "
               f"{result['load_after']:.2f} after (which counts this run's own work). "
@@ -74,6 +84,26 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _share(rates: dict) -> str:
+    """The products' time alone over scratchnn's step: achieved rate / the products' rate."""
+    share = rates["scratchnn"] / rates["machine"] if rates["machine"] > 0 else float("nan")
+    return f"{share:.0%}"
+
+
+def _rows_table(rows: list[dict]) -> list[str]:
+    lines = ["| model | work | scratchnn ms | Keras ms | speed-up (min) | speed-up (median) "
+             "| target | threads | others |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        target = "-" if r["target"] is None else (
+            f">= {r['target']:g} {'(met)' if r['speedup'] >= r['target'] else '(NOT met)'}")
+        policy = describe_policy(r["policy"]) if r.get("policy") else "-"
+        lines.append(f"| {r['title']} | {r['work']}, {r['unit']} (batch {r['batch_size']}) | "
+                     f"{_ms(r['scratchnn_ms'])} | {_ms(r['keras_ms'])} | "
+                     f"**{r['speedup']:.2f}x** | {r['speedup_median']:.2f}x | {target} | "
+                     f"{policy} | {_cpus(r.get('others_cpus'))} |")
+    return lines
+
+
 def charts(result: dict, out_dir: str) -> list[str]:
     """speedups.png, and scaling_batch.png / scaling_width.png when the sweep ran."""
     import matplotlib
@@ -81,9 +111,10 @@ def charts(result: dict, out_dir: str) -> list[str]:
     import matplotlib.pyplot as plt
 
     written = []
-    rows = result["rows"]
+    rows = result["rows"] + result.get("loaded_rows", [])
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.5))
-    labels = [f"{r['title']}  {r['work']}" for r in rows]
+    labels = [f"{r['title']}  {r['work']}" + (", 1 core busy" if r.get("load") else "")
+              for r in rows]
     ys = range(len(rows))
     ax.barh(ys, [r["speedup"] for r in rows], color="tab:blue", label="speed-up (min)")
     ax.scatter([r["speedup_median"] for r in rows], ys, color="black", zorder=3, s=12,

@@ -12,19 +12,47 @@ and the machine may be shared, so one timing means little. Each measurement here
   for a while after its call returns (OpenBLAS's; TensorFlow's thread pools), and the
   engine timed right after it then shares the two cores with them. Measured on T4's
   predict (2026-12-06, AMD EPYC 9004): Keras right after scratchnn took 20.1 ms per 256
-  images at best and 28.1 in the median, after a 50-100 ms pause 16.3-17.5 and 19.7.
+  images at best and 28.1 in the median, after a 50-100 ms pause 16.3-17.5 and 19.7;
+- records what scratchnn's thread policy chose for its batches (scratchnn/parallel.py):
+  the plain one-thread step, one shard on one BLAS thread, or S shards.
+
+`busy_core()` runs the same comparison beside a competing process: a Python loop pinned
+to one CPU (os.sched_setaffinity), as a user's machine is rarely idle (a browser, a
+notebook kernel, the other engine of a side-by-side demo).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import statistics
+import subprocess
+import sys
 import time
+from collections import Counter
 from typing import Callable
 
 from . import machine, models
 
-
 SETTLE_SECONDS = 0.1
+LOADED_TARGET = 1.5               # the issue's target for every row timed beside a busy core
+# The competing process: pinned to one CPU, it spins until killed.
+SPINNER = "import os, sys; os.sched_setaffinity(0, {int(sys.argv[1])})\nwhile True: pass"
+SPINNER_WARMUP_SECONDS = 0.5      # started, pinned, and seen by scratchnn's load watch
+
+
+@contextlib.contextmanager
+def busy_core():
+    """A process spinning on the last CPU this process may use, for the block's duration.
+    Yields that CPU's number."""
+    cpu = max(os.sched_getaffinity(0))
+    spinner = subprocess.Popen([sys.executable, "-c", SPINNER, str(cpu)])
+    try:
+        time.sleep(SPINNER_WARMUP_SECONDS)
+        yield cpu
+    finally:
+        spinner.kill()
+        spinner.wait()
 
 
 def _seconds(fn: Callable[[], object]) -> float:
@@ -55,11 +83,31 @@ def stats(seconds: list[float], per: int) -> dict[str, float]:
             "runs": values}
 
 
+def policy_summary(choices: Counter, kind: str, batches: int) -> dict[str, int]:
+    """What scratchnn's thread policy did with `batches` batches of one kind ("train" or
+    "inference"), from parallel.choices: {"plain": n, "1 shard": n, "2 shards": n, ...}."""
+    chosen = {f"{shards} shard{'s' if shards > 1 else ''}": n
+              for (k, shards), n in sorted(choices.items()) if k == kind}
+    plain = batches - sum(chosen.values())
+    return {**({"plain": plain} if plain > 0 else {}), **chosen}
+
+
+def describe_policy(summary: dict[str, int]) -> str:
+    """'2 shards', or '1 shard 80%, plain 20%' when the policy changed its mind."""
+    total = sum(summary.values()) or 1
+    if len(summary) == 1:
+        return next(iter(summary))
+    return ", ".join(f"{name} {n / total:.0%}" for name, n in
+                     sorted(summary.items(), key=lambda item: -item[1]))
+
+
 def compare(spec: models.Spec, n_train: int, n_predict: int, repeats: int,
-            epochs: int = 1) -> list[dict]:
+            epochs: int = 1, load: str | None = None) -> list[dict]:
     """Train (batch 32, `epochs` epochs of `n_train` samples, shuffle off) and predict
-    (batch 256 over `n_predict` samples) on both engines. One row per kind of work."""
+    (batch 256 over `n_predict` samples) on both engines. One row per kind of work.
+    `load` names the competing work running meanwhile (busy_core), if any."""
     import scratchnn as snn
+    from scratchnn import parallel
     from tf_reference import to_keras
 
     x, y = models.data(spec, max(n_train, n_predict))
@@ -79,9 +127,13 @@ def compare(spec: models.Spec, n_train: int, n_predict: int, repeats: int,
                     n_predict / 256, "256 images"),
     }
     for what, (runs, per, unit) in work.items():
+        parallel.choices.clear()
         watch = machine.CpuWatch()
         times = interleaved(runs, repeats)
         others = watch.stop()
+        batches = (repeats + 1) * (steps if what == "train" else -(-n_predict // 256))
+        policy = policy_summary(parallel.choices, "train" if what == "train" else "inference",
+                                batches)
         ours_ms, theirs_ms = stats(times["scratchnn"], per), stats(times["keras"], per)
         rows.append({
             "model": spec.name, "title": spec.title, "work": what, "unit": f"ms per {unit}",
@@ -90,7 +142,8 @@ def compare(spec: models.Spec, n_train: int, n_predict: int, repeats: int,
             "scratchnn_ms": ours_ms, "keras_ms": theirs_ms,
             "speedup": theirs_ms["min"] / ours_ms["min"],
             "speedup_median": theirs_ms["median"] / ours_ms["median"],
-            "target": spec.targets.get(what), **others})
+            "target": spec.targets.get(what) if load is None else LOADED_TARGET,
+            "load": load, "policy": policy, **others})
     return rows
 
 

@@ -63,11 +63,11 @@ step. docs/parallel.md tells the story with measurements.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import copy
 import math
 import os
+import queue
 import threading
 import time
 import weakref
@@ -138,7 +138,8 @@ _section = threading.Lock()       # one parallel section at a time; held: nested
 @contextlib.contextmanager
 def force_shards(count: int):
     """Run every batch on exactly `count` shards, whatever the machine and the batch (tests
-    on a two-core machine, experiments), except where the model forbids it (BatchNorm)."""
+    on a two-core machine, experiments; 1: one shard here, on one BLAS thread), except
+    where the model forbids it (BatchNormalization in training mode)."""
     global _forced
     previous, _forced = _forced, int(count)
     try:
@@ -155,8 +156,8 @@ def in_threads(model, x, training: bool) -> bool:
 
 def shard_count(model, x, training: bool) -> int:
     """The policy (module docstring): how many shards, or 0 for the plain path."""
-    limit = config.threads() if _forced is None else _forced
-    if limit < 2 or _section.locked() or not _shardable(model, training):
+    limit = config.threads()
+    if (limit < 2 and _forced is None) or _section.locked() or not _shardable(model, training):
         return 0                       # (locked: called from inside a shard, or beside one)
     n = n_samples(x)
     if _forced is not None:
@@ -184,12 +185,22 @@ class _Profile:
                 self.macs_per_sample += kernel.size * (math.prod(positions)
                                                        if None not in positions else 1)
         # BatchNormalization in training mode needs the whole batch's statistics; a Dropout
-        # whose noise_shape fixes a batch size other than 1 cannot be cut into rows.
+        # whose noise_shape fixes a batch size other than 1 cannot be cut into rows; a
+        # method replaced on a layer object (a profiler's wrapper, a test's stand-in) calls
+        # back into that very object, which every shard's replica would then share.
         self.batch_statistics = any(layer.state and layer.trainable for layer in model.layers)
-        self.masks_cut = all(getattr(layer, "noise_shape", None) is None
-                             or layer.noise_shape[0] in (None, 1) for layer in model.layers)
+        self.shardable = not any(_replaced_methods(layer) for layer in model.layers) and all(
+            getattr(layer, "noise_shape", None) is None or layer.noise_shape[0] in (None, 1)
+            for layer in model.layers)
         self.replicas: list[_Replica] = []
         self.masks: dict[int, _MaskCut] = {}      # per Dropout call, shared by the replicas
+
+
+def _replaced_methods(layer) -> list[str]:
+    """The layer's methods replaced on the object itself (Dropout's draw_keep_mask aside:
+    the shards call the layer's own, once per step)."""
+    return [name for name, value in vars(layer).items() if name != "draw_keep_mask"
+            and callable(value) and callable(getattr(type(layer), name, None))]
 
 
 _profiles: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -206,20 +217,30 @@ def _shardable(model, training: bool) -> bool:
     if getattr(model, "_flat_grads", None) is None or not model.layers:
         return False
     profile = _profile(model)
-    return profile.masks_cut and not (training and profile.batch_statistics)
+    return profile.shardable and not (training and profile.batch_statistics)
 
 
 # -- threads ---------------------------------------------------------------------------------
-_pool: concurrent.futures.ThreadPoolExecutor | None = None
+class _Worker:
+    """A thread that runs the shards handed to it, one at a time, and hands back each
+    result or exception. Shard 0 runs in the calling thread; shard k on worker k - 1."""
+
+    def __init__(self, index: int) -> None:
+        self.tasks, self.results = queue.SimpleQueue(), queue.SimpleQueue()
+        threading.Thread(target=self._loop, name=f"scratchnn-shard-{index + 1}",
+                         daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            work, k = self.tasks.get()
+            try:
+                self.results.put((work(k), None))
+            except BaseException as error:     # handed to the calling thread, raised there
+                self.results.put((None, error))
+
+
+_workers: list[_Worker] = []
 _blas = None                      # threadpoolctl's controller of the BLAS libraries, or False
-
-
-def _workers(count: int) -> concurrent.futures.ThreadPoolExecutor:
-    """The pool that runs shards 1, 2, ... (shard 0 runs in the calling thread)."""
-    global _pool
-    if _pool is None or _pool._max_workers < count:
-        _pool = concurrent.futures.ThreadPoolExecutor(count, thread_name_prefix="scratchnn")
-    return _pool
 
 
 def _blas_limiter():
@@ -236,29 +257,47 @@ def _blas_limiter():
 
 
 def _each_shard(work: Callable[[int], object], count: int) -> list:
-    """[work(0), work(1), ...]: shard 0 in this thread, the others in the pool. Returns once
-    every shard has stopped, even through Ctrl-C (then raised); a shard's exception is
-    raised here, the first in shard order, with its own type and message."""
-    if count == 1:
-        return [work(0)]
-    futures = [_workers(count - 1).submit(work, k) for k in range(1, count)]
+    """[work(0), work(1), ...]: shard 0 in this thread, the others on the workers. Returns
+    once every shard has stopped, even through Ctrl-C (raised then); a shard's exception
+    is raised here, the first in shard order, with its own type and message."""
+    while len(_workers) < count - 1:
+        _workers.append(_Worker(len(_workers)))
+    for k in range(1, count):
+        _workers[k - 1].tasks.put((work, k))
     try:
         first = work(0)
     finally:
-        _join(futures)
-    return [first] + [future.result() for future in futures]
+        outcomes = _join(count - 1)
+    for _, error in outcomes:
+        if error is not None:
+            raise error
+    return [first] + [result for result, _ in outcomes]
 
 
-def _join(futures: list) -> None:
-    interrupted = False
-    while True:
-        try:
-            concurrent.futures.wait(futures)
-            break
-        except KeyboardInterrupt:          # Ctrl-C while waiting: wait on, then raise it
-            interrupted = True
+def _join(busy: int) -> list[tuple]:
+    """The (result, error) of workers 0 .. busy-1, waiting for each even through Ctrl-C."""
+    outcomes, interrupted = [], False
+    for worker in _workers[:busy]:
+        while True:
+            try:
+                outcomes.append(worker.results.get())
+                break
+            except KeyboardInterrupt:      # Ctrl-C while waiting: wait on, then raise it
+                interrupted = True
     if interrupted:
         raise KeyboardInterrupt
+    return outcomes
+
+
+def _after_fork() -> None:
+    """A forked child has none of its parent's threads: start afresh."""
+    global _section
+    _workers.clear()
+    _section = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 @contextlib.contextmanager
@@ -296,7 +335,9 @@ class _Replica:
             first = {id(a): b for a, b in pairs}
         twin._ensure_packed = _never        # the model repacks; its replicas are made again
         self.twin_of = {id(a): b for a, b in pairs}
-        self.flat_grads = np.zeros_like(model._flat_grads)
+        # Shard 0 writes into the model's own flat gradient buffer: the sum g_0 + g_1 + ...
+        # then starts in place, and one shard copies nothing.
+        self.flat_grads = model._flat_grads if index == 0 else np.zeros_like(model._flat_grads)
         self.grad_views, offset = [], 0
         for layer in model.trained_layers():
             if not layer.params:
@@ -436,9 +477,11 @@ def train_batch(model, x, y, sample_weight) -> None:
 
 
 def _add_in_order(out: Array, parts: list[Array], rows: slice) -> None:
-    """out[rows] = ((parts[0] + parts[1]) + parts[2]) + ...: always this order."""
+    """out[rows] = ((parts[0] + parts[1]) + parts[2]) + ...: always this order (parts[0]
+    may be `out` itself)."""
     if len(parts) == 1:
-        np.copyto(out[rows], parts[0][rows])
+        if parts[0] is not out:
+            np.copyto(out[rows], parts[0][rows])
         return
     np.add(parts[0][rows], parts[1][rows], out=out[rows])
     for part in parts[2:]:

@@ -484,3 +484,16 @@ def test_load_watch_counts_other_processes_cpu_time(monkeypatch):
     monkeypatch.setattr(parallel.time, "monotonic", lambda: 10.5)
     assert watch.free_cpus(2) == pytest.approx(2 - 1.6)
     assert watch.free_cpus(2) == pytest.approx(0.4)              # no new reading yet
+
+
+def test_a_method_replaced_on_a_layer_object_keeps_the_model_on_one_thread():
+    """A wrapper set on the layer object (a profiler's timer) calls back into that object:
+    its replicas cannot run it apart, so the model takes the plain step."""
+    x, y = _data(24)
+    model = _dense(dropout=0.0)
+    dense = model.layers[0]
+    original = dense.backward_z
+    dense.backward_z = lambda dz: original(dz)
+    _sharded(lambda: model.fit(x, y, batch_size=12, verbose=0), 3)
+    assert parallel.choices == {}
+    assert parallel._replaced_methods(dense) == ["backward_z"]
