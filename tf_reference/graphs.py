@@ -115,8 +115,11 @@ def graph_from_keras(keras_model):
 
 def _check_same_layers(model, keras_model, where: str) -> None:
     """Both engines list the same layers (names and classes) in the same order, so their
-    weight lists line up; an AssertionError names the first difference otherwise."""
+    weight lists line up; an AssertionError shows both lists otherwise (a difference in
+    the graph order, graph.py against Keras's map_graph)."""
     ours = [(layer.name, type(layer).__name__) for layer in model.layers]
     theirs = [(layer.name, type(layer).__name__) for layer in keras_model.layers]
     theirs = [(name, "Dropout" if kind == "InjectedDropout" else kind) for name, kind in theirs]
-    assert ours == theirs, f"{where}: the layer orders differ: scratchnn {ours}, Keras {theirs}"
+    if ours != theirs:
+        raise AssertionError(f"{where}: the layer orders differ: scratchnn {ours}, "
+                             f"Keras {theirs}")
