@@ -621,3 +621,32 @@ def test_dict_output_keys_name_losses_and_logs_as_keras():
                                          "second": "mse"})
     ours = model.evaluate(x, y, verbose=0, return_dict=True)
     assert sorted(ours) == sorted(theirs)
+    for key in ours:                           # the same graph code, the same seed
+        assert ours[key] == pytest.approx(theirs[key], rel=1e-6), key
+
+
+def test_the_twin_of_a_dict_output_model_compiles_with_dict_keys():
+    """to_keras passes a dict-output model's losses, loss_weights and metrics keyed by the
+    dict's keys; the twin logs the same keys and values."""
+    snn.utils.set_random_seed(0)
+    L = snn.layers
+    i = snn.Input((4,), name="i")
+    t = L.Dense(5, activation="relu", name="trunk")(i)
+    model = snn.Model(i, {"first": L.Dense(3, activation="softmax", name="out1")(t),
+                          "second": L.Dense(1, name="out2")(t)})
+    model.compile(optimizer="adam", loss={"first": "sparse_categorical_crossentropy",
+                                          "second": "mse"},
+                  loss_weights={"second": 0.5}, metrics={"first": ["accuracy"]},
+                  weighted_metrics={"second": ["mae"]})
+    twin = to_keras(model)
+    cfg = twin.get_compile_config()
+    assert cfg["loss_weights"] == {"first": None, "second": 0.5}
+    assert cfg["metrics"] == {"first": ["accuracy"]}
+    (x, _), (y1, y2) = data("two_outputs", n=16)
+    y, w = {"first": y1, "second": y2}, np.linspace(0.5, 1.5, 16)
+    ours = model.evaluate(x, y, sample_weight=w, verbose=0, return_dict=True)
+    theirs = twin.evaluate(x, y, sample_weight=w, verbose=0, return_dict=True)
+    assert sorted(ours) == sorted(theirs) == ["first_accuracy", "first_loss", "loss",
+                                              "second_loss", "second_mae"]
+    for key in ours:
+        assert ours[key] == pytest.approx(theirs[key], rel=1e-6), key

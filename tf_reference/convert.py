@@ -129,16 +129,10 @@ def _compile_arguments(model) -> dict:
         compiled = model._compile_loss
         losses = [None if loss is None else _keras_loss(loss) for loss in compiled.losses]
         weights = None if all(w is None for w in compiled.weights) else list(compiled.weights)
-        user = [model._compile_metrics.user_metrics, model._compile_metrics.user_weighted]
-        if isinstance(model.output, dict):
-            # Keras keys a dict-output model's losses and metrics by the dict's keys
-            # (sorted, the flat order); scratchnn's metric dicts may use the layer names.
-            keys = sorted(model.output)
-            losses = dict(zip(keys, losses))
-            weights = None if weights is None else dict(zip(keys, weights))
-            by_layer = dict(zip(model.output_names, keys))
-            user = [{(k if k in keys else by_layer.get(k, k)): v for k, v in given.items()}
-                    if isinstance(given, dict) else given for given in user]
+        user = (model._compile_metrics.user_metrics, model._compile_metrics.user_weighted)
+        if isinstance(model.output, dict):      # keyed by the dict's keys, in both engines
+            losses = dict(zip(model.loss_names, losses))
+            weights = None if weights is None else dict(zip(model.loss_names, weights))
         arguments.update(loss=losses, loss_weights=weights)
     else:
         arguments.update(loss=_keras_loss(model.loss))
@@ -164,7 +158,7 @@ def to_keras(model, compile: bool = True, masks: dict[str, list] | None = None,
     if not model.built:
         raise ValueError(f"to_keras: model '{model.name}' must be built first (give it an "
                          "input shape or call it on data)")
-    if hasattr(model, "nodes"):
+    if isinstance(model, snn.models.Functional):
         twin = graph_to_keras(model, masks)
     else:
         layers = []
