@@ -98,16 +98,8 @@ def fashion_subset(data, quick: bool, n_train: int = 2000, n_test: int = 500):
 
 
 def architecture(run: Run, model, name: str) -> None:
-    """Draw `model` with scratchnn.utils.plot_model into figure `name`.
-
-    On the Keras engine a graph model (a keras.Model with inputs and outputs) is left out with
-    a note: scratchnn's plot_model reads scratchnn's own record of a graph's calls, and would
-    draw a Keras Functional model's layers as one chain, hiding its skip connections and
-    branches (keras.utils.plot_model needs pydot and Graphviz)."""
+    """Draw `model` with scratchnn.utils.plot_model into figure `name` (a graph model of
+    either engine is drawn as its graph; keras.utils.plot_model needs pydot and Graphviz)."""
     from scratchnn.utils import plot_model
 
-    if run.engine == "keras" and type(model).__name__ == "Functional":
-        print(f"[figure] {name} left out on the Keras engine: scratchnn.utils.plot_model draws "
-              "a Keras graph's layers as a chain")
-        return
     plot_model(model, to_file=run.figure(name), show_shapes=True)

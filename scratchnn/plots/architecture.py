@@ -63,7 +63,10 @@ def _shape(layer, which: str) -> str:
         else None
     if shape is None:
         try:
-            shape = getattr(layer, which).shape
+            tensor = getattr(layer, which)
+            if isinstance(tensor, (list, tuple)):               # a merge layer's inputs
+                return "[" + ", ".join(str(tuple(t.shape)) for t in tensor) + "]"
+            shape = tensor.shape
         except (AttributeError, ValueError):
             return "?"
     return str(tuple(shape))
@@ -87,7 +90,7 @@ def _box(layer, show_shapes: bool, show_dtype: bool, show_layer_names: bool,
         from ..nodes import inbound_nodes, is_input_layer
         graph = bool(inbound_nodes(layer)) if hasattr(layer, "params") else False
         shape = functools.partial(_graph_shape if graph else _shape, layer)
-        if not (graph and is_input_layer(layer)):          # Keras: an Input shows its output
+        if not is_input_layer(layer):                      # Keras: an Input shows its output
             cells.append(([("Input shape: ", False), (shape("input"), True)], "white", "black"))
         cells.append(([("Output shape: ", False), (shape("output"), True)], "white", "black"))
     if show_dtype:
@@ -140,8 +143,8 @@ def plot_model(model, to_file: str | os.PathLike | None = "model.png", show_shap
                show_trainable: bool = False):
     """Draw `model` layer by layer, as `keras.utils.plot_model`, and save it to `to_file`.
 
-    Works for a built scratchnn Sequential or Functional model (drawn as its graph) and
-    for Keras models (drawn as a chain of their layers). `to_file`'s suffix
+    Works for a built scratchnn Sequential or Functional model and for Keras models: a
+    Functional model of either engine is drawn as its graph, a Sequential as a chain. `to_file`'s suffix
     picks the format (PNG when there is none); `to_file=None` only returns the figure.
     rankdir: "TB" (top to bottom) or "LR" (left to right). Keras 3's own default is
     show_layer_names=False; scratchnn shows them unless told not to.
@@ -158,6 +161,8 @@ def plot_model(model, to_file: str | os.PathLike | None = "model.png", show_shap
                   show_trainable) for layer in layers]
     if getattr(model, "nodes", None) is not None:        # a Functional model: its graph
         edges, rank_gap = graph_edges(model, layers), RANK_GAP
+    elif getattr(model, "_nodes_by_depth", None) and type(model).__name__ == "Functional":
+        edges, rank_gap = keras_graph_edges(model, layers), RANK_GAP   # Keras's graph
     else:                                                # a chain: each layer feeds the next
         edges, rank_gap = [(i, i + 1) for i in range(len(layers) - 1)], GAP
     return save_figure(_draw_graph(boxes, edges, rankdir == "TB", rank_gap), to_file, dpi=dpi)
@@ -189,6 +194,19 @@ class GraphLayout(NamedTuple):
     tops: list[float]             # per box: its top along (the start of its rank)
     paths: list[list[tuple]]      # per edge, in the order given: the arrow's path
     size: Point                   # the whole drawing, margins included: (across, along)
+
+
+def keras_graph_edges(model, layers: list) -> list[tuple[int, int]]:
+    """The same pairs for a Keras Functional model, from its nodes' parents."""
+    index = {id(layer): i for i, layer in enumerate(layers)}
+    edges = []
+    for depth in sorted(model._nodes_by_depth, reverse=True):
+        for node in model._nodes_by_depth[depth]:
+            for parent in node.parent_nodes:
+                pair = (index.get(id(parent.operation)), index.get(id(node.operation)))
+                if None not in pair and pair not in edges:
+                    edges.append(pair)
+    return edges
 
 
 def graph_edges(model, layers: list) -> list[tuple[int, int]]:
