@@ -17,6 +17,8 @@ import subprocess
 import sys
 import time
 
+from scratchnn import cpu_load
+
 BUSY_LOAD_PER_CPU = 0.5      # a 1-minute load average above this, per CPU, means "busy"
 BUSY_OTHER_CPUS = 0.2        # other processes using more CPUs than this on average: "busy"
 
@@ -106,34 +108,20 @@ class CpuWatch:
     difference over the wall time is how many CPUs the rest of the machine kept busy while
     we measured: 0.0 on a quiet machine, up to the CPU count. Steal is time the hypervisor
     gave our virtual CPUs to someone else. Both are None where /proc/stat does not exist.
+    The counting is the engine's own (scratchnn/cpu_load.py), which its thread policy
+    uses to leave busy CPUs alone.
     """
 
     def __init__(self) -> None:
-        self._start = self._read()
-
-    @staticmethod
-    def _read() -> tuple[float, float, float, float] | None:
-        try:
-            with open("/proc/stat") as f:
-                fields = [int(v) for v in f.readline().split()[1:]]
-        except (OSError, ValueError):
-            return None
-        # user nice system idle iowait irq softirq steal ...  (in clock ticks)
-        tick = os.sysconf("SC_CLK_TCK")
-        busy = sum(fields[i] for i in (0, 1, 2, 5, 6)) / tick
-        steal = (fields[7] if len(fields) > 7 else 0) / tick
-        t = os.times()
-        own = t.user + t.system + t.children_user + t.children_system
-        return time.monotonic(), busy, steal, own
+        self._start = cpu_load.read()
 
     def stop(self) -> dict[str, float | None]:
         """{"others_cpus", "steal_cpus"}: average CPUs, since construction."""
-        end = self._read()
-        if self._start is None or end is None or end[0] <= self._start[0]:
+        end = cpu_load.read()
+        if self._start is None or end is None or end.wall <= self._start.wall:
             return {"others_cpus": None, "steal_cpus": None}
-        wall, busy, steal, own = (b - a for a, b in zip(self._start, end))
-        return {"others_cpus": round(max(busy - own, 0.0) / wall, 3),
-                "steal_cpus": round(steal / wall, 3)}
+        others, steal = cpu_load.others_between(self._start, end)
+        return {"others_cpus": round(others, 3), "steal_cpus": round(steal, 3)}
 
 
 def disturbed(watch: dict) -> bool:

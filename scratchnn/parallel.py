@@ -4,11 +4,11 @@ A learner can skip this module. With one core (or `snn.config.set_threads(1)`), 
 the plain step of step.py and nothing here. With more, step.py (`_train_batch`,
 `test_step`) and trainer.py (`_predict_batch`) hand a batch to this module, which cuts it
 into S contiguous row ranges, "shards", and runs each on its own thread, on its own
-REPLICA of the model: every layer's `Layer.replica()`, which shares the layer's weight
-arrays but has its own forward cache, scratch buffers and gradient arrays (the mechanism
-a Functional model uses for a layer called twice). NumPy releases the GIL inside its
-kernels, so the threads compute at the same time; each shard's matrix products run on
-one BLAS thread (threadpoolctl), since the shards already fill the cores.
+REPLICA of the model (replica.py: every layer's `Layer.replica()`, which shares the
+layer's weight arrays but has its own forward cache, scratch buffers and gradient arrays,
+the mechanism a Functional model uses for a layer called twice). NumPy releases the GIL
+inside its kernels, so the threads compute at the same time; each shard's matrix products
+run on one BLAS thread (threadpoolctl), since the shards already fill the cores.
 
 WHY THE SHARDS' GRADIENTS ADD UP TO THE BATCH'S. fit's loss is the mean of the N
 per-sample losses l_n of the batch, and every sample meets the same weights w, so
@@ -33,8 +33,9 @@ DROPOUT draws Keras's masks (layers/core.py, random.py): one mask of the WHOLE b
 shape per call, from the layer's seed and count. A shard drawing its own (N/S, ...) mask
 would take other numbers and move the count on S times. So the first shard to reach a
 Dropout call draws the whole batch's mask, once, with the layer's own `draw_keep_mask`,
-and every shard uses its rows of it: a sharded run drops exactly the units an unsharded
-(and Keras's) run drops.
+and every shard uses its rows of it (`_MaskCut`): a sharded run drops exactly the units
+an unsharded (and Keras's) run drops. Other random numbers cannot be cut into rows: a
+model with another random layer trains on one shard.
 
 BATCHNORMALIZATION in training mode normalises with the mean and variance of the whole
 batch: one shard's statistics are not the batch's, and sharing them would take threads
@@ -44,32 +45,31 @@ shards. Inference (predict, evaluate) always shards: every sample is computed al
 
 THE THREAD POLICY (`shard_count`): S = the smallest of
   * `config.threads()` (every CPU this process may use, unless set);
-  * the CPUs OTHER processes left free: /proc/stat's busy time of our CPUs minus this
-    process's own CPU time, over the last RECHECK_SECONDS (one file read per window, not
-    per step). With another program spinning on one of two cores that leaves one:
-    shards on a shared core would wait for it, and OpenBLAS's own threads spin-wait for
-    each other there (measured: 3x slower steps), so the step then runs on ONE shard with
-    ONE BLAS thread, as fast as on an idle core;
+  * the CPUs OTHER processes left free (cpu_load.py: /proc/stat's busy time of our CPUs
+    minus this process's own CPU time, over the last RECHECK_SECONDS; one file read per
+    window, not per step), rounded to the nearest. With another program spinning on one
+    of two cores that leaves one: a shard on the shared core would wait for it, and
+    OpenBLAS's own threads spin-wait for each other there (steps several times slower),
+    so the step runs on ONE shard with ONE BLAS thread, as fast as on an idle core;
   * as many shards as carry MIN_SHARD_WORK multiply-adds each: below that, handing work
-    to a thread costs more than it saves (the circles model's whole step is 30 us).
+    to a thread costs more than it saves (the circles model's whole step is 70 us).
 A batch too small to split, with a free machine, takes the plain path of step.py.
 
 Errors and Ctrl-C: an exception in a shard (a NaN check, a bad shape) is raised in the
 calling thread, with its own type and message, once every shard has stopped. Ctrl-C
 waits for the running shards (never a worker left computing), and the update runs after
 they join, inside `interrupts.uninterruptible`: the model stays at its last completed
-step. docs/parallel.md tells the story with measurements.
+step. A call from inside a shard (a layer calling another model's predict) runs plain.
+docs/parallel.md tells the whole story.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import math
 import os
 import queue
 import threading
-import time
 import weakref
 from collections import Counter
 from typing import Callable
@@ -77,7 +77,9 @@ from typing import Callable
 import numpy as np
 
 from . import config, interrupts
+from .cpu_load import LoadWatch
 from .data_adapters import n_samples, take
+from .replica import ModelReplica
 
 Array = np.ndarray
 
@@ -92,45 +94,7 @@ machine). The benchmark prints what the policy chose from it."""
 
 
 # -- the thread policy -------------------------------------------------------------------
-class LoadWatch:
-    """How many of this process's CPUs other processes leave free, from /proc/stat.
-
-    /proc/stat counts every CPU's busy time since boot; `time.process_time()` counts this
-    process's (all its threads). Over a window, (busy - own) / wall is how many CPUs the
-    rest of the machine kept busy. Measured again once RECHECK_SECONDS have passed."""
-
-    def __init__(self) -> None:
-        self.last = self._read()
-        self.free: float | None = None
-
-    @staticmethod
-    def _read() -> tuple[float, float, float] | None:
-        """(wall seconds, busy seconds of our CPUs, this process's CPU seconds)."""
-        try:
-            cpus = {f"cpu{i}" for i in os.sched_getaffinity(0)}
-            busy = 0
-            with open("/proc/stat") as f:
-                for line in f:
-                    name, *fields = line.split()
-                    if name in cpus:       # user nice system idle iowait irq softirq steal
-                        busy += sum(int(fields[i]) for i in (0, 1, 2, 5, 6, 7))
-            return time.monotonic(), busy / os.sysconf("SC_CLK_TCK"), time.process_time()
-        except (OSError, ValueError, AttributeError, IndexError):
-            return None                    # no /proc (not Linux): assume the CPUs are free
-
-    def free_cpus(self, cpus: int) -> float:
-        if self.last is None:
-            return float(cpus)
-        if self.free is None or time.monotonic() - self.last[0] >= RECHECK_SECONDS:
-            now = self._read()
-            if now is None or now[0] - self.last[0] < 0.01:
-                return float(cpus) if self.free is None else self.free
-            wall, busy, own = (b - a for a, b in zip(self.last, now))
-            self.free, self.last = cpus - max(busy - own, 0.0) / wall, now
-        return self.free
-
-
-_watch = LoadWatch()              # the first window starts when scratchnn is imported
+_watch = LoadWatch(RECHECK_SECONDS)   # its first window starts when scratchnn is imported
 _forced: int | None = None
 _section = threading.Lock()       # one parallel section at a time; held: nested calls run plain
 
@@ -184,15 +148,18 @@ class _Profile:
                 positions = [d for d in (layer.output_shape or (None,))[1:-1]]
                 self.macs_per_sample += kernel.size * (math.prod(positions)
                                                        if None not in positions else 1)
-        # BatchNormalization in training mode needs the whole batch's statistics; a Dropout
-        # whose noise_shape fixes a batch size other than 1 cannot be cut into rows; a
-        # method replaced on a layer object (a profiler's wrapper, a test's stand-in) calls
-        # back into that very object, which every shard's replica would then share.
-        self.batch_statistics = any(layer.state and layer.trainable for layer in model.layers)
+        # Training needs the whole batch in one place for BatchNormalization's statistics,
+        # and for random numbers other than Dropout's masks (which are cut into rows). A
+        # Dropout whose noise_shape fixes a batch size other than 1 cannot be cut at all;
+        # a method replaced on a layer object (a profiler's wrapper, a test's stand-in)
+        # calls back into that object, which every shard's replica would then share.
+        self.whole_batch = any((layer.state and layer.trainable) or (
+            getattr(layer, "seed_generator", None) is not None
+            and not hasattr(layer, "draw_keep_mask")) for layer in model.layers)
         self.shardable = not any(_replaced_methods(layer) for layer in model.layers) and all(
             getattr(layer, "noise_shape", None) is None or layer.noise_shape[0] in (None, 1)
             for layer in model.layers)
-        self.replicas: list[_Replica] = []
+        self.replicas: list[ModelReplica] = []
         self.masks: dict[int, _MaskCut] = {}      # per Dropout call, shared by the replicas
 
 
@@ -217,7 +184,7 @@ def _shardable(model, training: bool) -> bool:
     if getattr(model, "_flat_grads", None) is None or not model.layers:
         return False
     profile = _profile(model)
-    return profile.shardable and not (training and profile.batch_statistics)
+    return profile.shardable and not (training and profile.whole_batch)
 
 
 # -- threads ---------------------------------------------------------------------------------
@@ -315,65 +282,7 @@ def _bounds(n: int, count: int) -> list[int]:
     return [k * n // count for k in range(count + 1)]
 
 
-# -- replicas of the model -------------------------------------------------------------------
-class _Replica:
-    """One shard's copy of the model: every layer (every call of a graph) a Layer.replica,
-    the trained layers' gradients laid out in one flat buffer as the model's own."""
-
-    def __init__(self, model, index: int, masks: dict) -> None:
-        self.model = twin = copy.copy(model)
-        if hasattr(model, "call_layer"):                      # a graph: one replica per call
-            twin.call_layer = {node: layer.replica() for node, layer in model.call_layer.items()}
-            pairs = [(model.call_layer[node], twin.call_layer[node]) for node in model.nodes]
-            of = {id(a): b for a, b in pairs}
-            twin._replicas = {key: [of[id(call)] for call in calls]
-                              for key, calls in model._replicas.items()}
-            first = {id(node.layer): twin.call_layer[node] for node in reversed(model.nodes)}
-        else:
-            twin.layers = [layer.replica() for layer in model.layers]
-            pairs = list(zip(model.layers, twin.layers))
-            first = {id(a): b for a, b in pairs}
-        twin._ensure_packed = _never        # the model repacks; its replicas are made again
-        self.twin_of = {id(a): b for a, b in pairs}
-        # Shard 0 writes into the model's own flat gradient buffer: the sum g_0 + g_1 + ...
-        # then starts in place, and one shard copies nothing.
-        self.flat_grads = model._flat_grads if index == 0 else np.zeros_like(model._flat_grads)
-        self.grad_views, offset = [], 0
-        for layer in model.trained_layers():
-            if not layer.params:
-                continue
-            replica = first[id(layer)]
-            size = sum(w.size for w in layer.params.values())
-            replica.grad_block = self.flat_grads[offset:offset + size]
-            for name, weight in layer.params.items():
-                view = self.flat_grads[offset:offset + weight.size].reshape(weight.shape)
-                replica.grads[name] = view
-                self.grad_views.append((replica, name, view))
-                offset += weight.size
-        for original, replica in pairs:     # Dropout: rows of the whole batch's mask
-            if getattr(original, "seed_generator", None) is not None:
-                cut = masks.setdefault(id(original), _MaskCut(original))
-                replica.draw_keep_mask = lambda shape, cut=cut, k=index: cut.rows(k, shape)
-
-    def carrier(self, carrier):
-        """This replica's layer object for the model's logits carrier(s)."""
-        if isinstance(carrier, list):
-            return [self.carrier(c) for c in carrier]
-        return None if carrier is None else self.twin_of[id(carrier)]
-
-    def collect_gradients(self) -> None:
-        """A layer that assigned a new gradient array is copied into its place in the flat
-        buffer (as Model.flat_gradients does for the model's own layers)."""
-        for layer, name, view in self.grad_views:
-            if layer.grads[name] is not view:
-                view[...] = layer.grads[name]
-                layer.grads[name] = view
-
-
-def _never() -> None:
-    pass
-
-
+# -- the shards' replicas of the model ------------------------------------------------------
 class _MaskCut:
     """The whole batch's keep-mask of one Dropout call, drawn once per step by the first
     shard to need it (with the layer's own draw_keep_mask, so the layer's seed and count),
@@ -387,8 +296,8 @@ class _MaskCut:
 
     def rows(self, k: int, shape: tuple) -> Array:
         start, stop = self.bounds[k], self.bounds[k + 1]
-        per_row = shape[0] == stop - start and (self.layer.noise_shape is None
-                                                or self.layer.noise_shape[0] is None)
+        noise_shape = getattr(self.layer, "noise_shape", None)
+        per_row = shape[0] == stop - start and (noise_shape is None or noise_shape[0] is None)
         with self.lock:
             if self.mask is None:
                 whole = (self.bounds[-1], *shape[1:]) if per_row else tuple(shape)
@@ -396,14 +305,26 @@ class _MaskCut:
         return self.mask[start:stop] if per_row else self.mask
 
 
-def _replicas(model, count: int) -> list[_Replica]:
+def _replicas(model, count: int) -> list[ModelReplica]:
+    """`count` replicas of the model (made once per packing), each Dropout call of each
+    drawing the rows of one shared _MaskCut. Shard 0 writes its gradients into the model's
+    own flat buffer: the sum g_0 + g_1 + ... then starts in place, and one shard copies
+    nothing."""
     profile = _profile(model)
     while len(profile.replicas) < count:
-        profile.replicas.append(_Replica(model, len(profile.replicas), profile.masks))
+        k = len(profile.replicas)
+        replica = ModelReplica(model, model._flat_grads if k == 0
+                               else np.zeros_like(model._flat_grads))
+        for original, twin in replica.pairs:
+            if getattr(original, "seed_generator", None) is not None and hasattr(
+                    original, "draw_keep_mask"):
+                cut = profile.masks.setdefault(id(original), _MaskCut(original))
+                twin.draw_keep_mask = lambda shape, cut=cut, k=k: cut.rows(k, shape)
+        profile.replicas.append(replica)
     return profile.replicas[:count]
 
 
-def _start(model, x, count: int) -> tuple[list[_Replica], list[int]]:
+def _start(model, x, count: int) -> tuple[list[ModelReplica], list[int]]:
     model.flat_grads                     # repack first if a trainable flag changed
     replicas, bounds = _replicas(model, count), _bounds(n_samples(x), count)
     for cut in _profile(model).masks.values():
@@ -420,7 +341,7 @@ def _gather(parts: list):
     return np.concatenate(parts)
 
 
-def _gather_logits(model, replicas: list[_Replica], training: bool) -> None:
+def _gather_logits(model, replicas: list[ModelReplica], training: bool) -> None:
     """The model's logits carriers get the whole batch's z, as after an unsharded forward
     pass: the loss reads them there (step.py `_compute_loss`)."""
     carriers = (model.logits_carriers(training) if hasattr(model, "logits_carriers")
@@ -455,7 +376,7 @@ def train_batch(model, x, y, sample_weight) -> None:
         def backward(k: int) -> None:
             part = take(grad, rows[k]) if not isinstance(grad, list) else [
                 None if g is None else g[rows[k]] for g in grad]
-            replicas[k].model.backward(part, replicas[k].carrier(carrier))
+            replicas[k].model.backward(part, replicas[k].layer_for(carrier))
             replicas[k].collect_gradients()
 
         _each_shard(backward, count)

@@ -476,14 +476,34 @@ def test_policy_small_work_busy_machine_and_one_thread(monkeypatch):
 
 
 def test_load_watch_counts_other_processes_cpu_time(monkeypatch):
-    """free = CPUs - (busy seconds of our CPUs - this process's CPU seconds) / wall."""
-    watch = parallel.LoadWatch()
-    readings = iter([(10.0, 100.0, 5.0), (10.5, 101.4, 5.6)])   # others: (1.4 - 0.6) / 0.5
-    watch.last = next(readings)
-    monkeypatch.setattr(watch, "_read", lambda: next(readings))
-    monkeypatch.setattr(parallel.time, "monotonic", lambda: 10.5)
-    assert watch.free_cpus(2) == pytest.approx(2 - 1.6)
-    assert watch.free_cpus(2) == pytest.approx(0.4)              # no new reading yet
+    """free = CPUs - (busy seconds of our CPUs - this process's CPU seconds) / wall - steal."""
+    from scratchnn import cpu_load
+    readings = iter([cpu_load.Reading(10.0, 100.0, 0.0, 5.0),
+                     cpu_load.Reading(10.5, 101.4, 0.1, 5.6)])   # others (1.4 - 0.6) / 0.5
+    monkeypatch.setattr(cpu_load, "read", lambda: next(readings))
+    watch = cpu_load.LoadWatch(0.25)
+    monkeypatch.setattr(cpu_load.time, "monotonic", lambda: 10.5)
+    assert watch.free_cpus(2) == pytest.approx(2 - 1.6 - 0.2)
+    assert watch.free_cpus(2) == pytest.approx(0.2)              # no new reading yet
+
+
+def test_load_watch_sees_a_process_spinning_on_one_of_our_cpus():
+    import os
+    import subprocess
+    import sys
+    from scratchnn import cpu_load
+    cpu = max(os.sched_getaffinity(0))
+    spinner = subprocess.Popen([sys.executable, "-c", "import os; os.sched_setaffinity(0, "
+                                f"{{{cpu}}})\nwhile True: pass"])
+    try:
+        time.sleep(0.3)
+        watch = cpu_load.LoadWatch(0.25)
+        time.sleep(0.6)
+        cpus = len(os.sched_getaffinity(0))
+        assert watch.free_cpus(cpus) <= cpus - 0.5
+    finally:
+        spinner.kill()
+        spinner.wait()
 
 
 def test_a_method_replaced_on_a_layer_object_keeps_the_model_on_one_thread():
@@ -497,3 +517,26 @@ def test_a_method_replaced_on_a_layer_object_keeps_the_model_on_one_thread():
     _sharded(lambda: model.fit(x, y, batch_size=12, verbose=0), 3)
     assert parallel.choices == {}
     assert parallel._replaced_methods(dense) == ["backward_z"]
+
+
+def test_another_random_layer_keeps_training_on_one_shard():
+    """Random numbers other than Dropout's masks cannot be cut into rows: such a layer
+    (here a stand-in with a seed generator) trains the whole batch in one place."""
+    class Noise(Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.seed_generator = snn.random.SeedGenerator(1)
+
+        def forward(self, x, training=False):
+            return x
+
+        def backward(self, dy):
+            return dy
+    snn.utils.set_random_seed(1)
+    model = snn.Sequential([snn.Input((6,)), snn.layers.Dense(5), Noise(),
+                            snn.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    x, y = _data(24)
+    _sharded(lambda: model.fit(x, y, batch_size=12, verbose=0), 2)
+    _sharded(lambda: model.predict(x, verbose=0), 2)
+    assert parallel.choices == {("inference", 2): 1}
