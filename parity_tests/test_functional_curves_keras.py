@@ -85,10 +85,9 @@ def _inputs_and_targets(x, y):
 
 
 def test_two_inputs_two_outputs_curve(fashion):
-    """2,048 images (whole batches of 32: Keras averages the per-output losses over batches
-    unweighted, see test_functional_keras.py), 5 epochs of Adam, shuffled, validation on
-    512 test images, loss_weights [1, 0.5]: every key within the dense tolerance (1e-4;
-    measured 1.2e-7 at worst, kind_loss and val_loss)."""
+    """2,048 images, 5 epochs of Adam, shuffled, validation on 512 test images,
+    loss_weights [1, 0.5]: every key within the dense tolerance (1e-4; measured 1.2e-7 at
+    worst, kind_loss and val_loss)."""
     (x, y), (xt, yt) = fashion
     ours, theirs, _, _ = train_both(
         two_in_two_out(), None,

@@ -78,8 +78,7 @@ def two_inputs(m):
 
 
 def two_outputs(m):
-    """KERAS's multi-output example: two inputs joined, a trunk, a softmax head and a
-    linear head."""
+    """Two inputs joined, a trunk, a softmax head and a linear head."""
     L = m.layers
     in_a, in_b = m.Input((4,), name="in_a"), m.Input((2,), name="in_b")
     trunk = L.Dense(5, activation="relu", name="trunk")(L.Concatenate(name="cat")([in_a, in_b]))
@@ -408,7 +407,7 @@ def test_per_output_losses_weighted_total_history_and_evaluate_equal_kerass():
     metrics] and return_dict has the same keys and values."""
     model, twin = _compiled_two_outputs()
     x, y = data("two_outputs", n=64)
-    xv, yv = data("two_outputs", n=32, seed=5)            # whole batches: see the next test
+    xv, yv = data("two_outputs", n=20, seed=5)            # batches of 16 and 4
     ours = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0,
                      validation_data=(xv, yv)).history
     theirs = twin.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0,
@@ -437,7 +436,7 @@ def test_per_output_losses_average_the_batches_unweighted_as_kerass_compiled_fit
     size is None, so every batch counts once, partial or not, while `loss` is weighted by
     the batch size. Measured, 20 samples in batches of 16 and 4: out1_loss 1.13758 =
     (1.07897 + 1.19620) / 2, not the size-weighted 1.10241; loss 2.39097 in both engines.
-    (With run_eagerly=True Keras weighs by the size, as scratchnn does.)"""
+    (With run_eagerly=True Keras weighs them by the size.)"""
     model, twin = _compiled_two_outputs()
     x, y = data("two_outputs", n=20)
     theirs = twin.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0).history
