@@ -219,6 +219,22 @@ def test_dict_inputs_and_outputs_keep_their_structure_both_ways():
         np.testing.assert_array_equal(back.predict(x, verbose=0)[key], ours[key])
 
 
+def test_frozen_layers_of_a_graph_stay_frozen_in_both_twins():
+    """A frozen shared layer: the twin's flag is False too, both engines train the same
+    weights (the head's) and their gradients agree; from_keras keeps the flag."""
+    model = snn_graph("siamese")
+    model.get_layer("shared").trainable = False
+    model.compile(optimizer="sgd", loss="binary_crossentropy")
+    twin = to_keras(model)
+    assert not twin.get_layer("shared").trainable
+    assert [w.path for w in twin.trainable_weights] == ["same/kernel", "same/bias"]
+    x, y = data("siamese", n=16)
+    _, ours = model.compute_gradients(x, y)
+    _, theirs = keras_gradients(twin, x, y)
+    assert_grads_close(ours, theirs, ["same/kernel", "same/bias"])
+    assert not from_keras(twin).get_layer("shared").trainable
+
+
 def test_from_keras_refuses_what_scratchnn_does_not_have():
     i = keras.Input((3,), name="i")
     with pytest.raises(TypeError, match="raw keras.ops calls are not supported by scratchnn"):
