@@ -53,7 +53,11 @@ THE THREAD POLICY (`shard_count`): S = the smallest of
     so the step runs on ONE shard with ONE BLAS thread, as fast as on an idle core;
   * as many shards as carry MIN_SHARD_WORK multiply-adds each: below that, handing work
     to a thread costs more than it saves (the circles model's whole step is 70 us).
-A batch too small to split, with a free machine, takes the plain path of step.py.
+A batch with less work than one shard's takes the plain path of step.py (NumPy's BLAS as
+the user set it); every other batch runs here, its products on one BLAS thread per shard.
+OpenBLAS's results can depend on its own thread count (measured: a float32 (32, 784) @
+(784, 350) product differs in the last bits between one thread and two), so a given
+model and batch always takes the same kind of path, and its bits depend on S alone.
 
 Errors and Ctrl-C: an exception in a shard (a NaN check, a bad shape) is raised in the
 calling thread, with its own type and message, once every shard has stopped. Ctrl-C
@@ -90,7 +94,8 @@ RECHECK_SECONDS = 0.25        # how often the CPUs left free by other processes 
 choices: Counter = Counter()
 """How many batches ran on how many shards since `choices.clear()`, keyed by ("train" or
 "inference", shards); 1 counts one-shard steps run here on one BLAS thread (a busy
-machine). The benchmark prints what the policy chose from it."""
+machine, or a batch with work for one shard). The benchmark prints what the policy chose
+from it."""
 
 
 # -- the thread policy -------------------------------------------------------------------
@@ -113,8 +118,8 @@ def force_shards(count: int):
 
 
 def in_threads(model, x, training: bool) -> bool:
-    """Whether this batch runs here (shards, or one shard on one BLAS thread on a busy
-    machine) rather than in the plain step of step.py / trainer.py."""
+    """Whether this batch runs here (on S >= 1 shards, one BLAS thread each) rather than
+    in the plain step of step.py / trainer.py."""
     return shard_count(model, x, training) > 0
 
 
@@ -129,11 +134,8 @@ def shard_count(model, x, training: bool) -> int:
     work = n * _profile(model).macs_per_sample
     if work < MIN_SHARD_WORK or _blas_limiter() is None:
         return 0                       # too little to share, or no threadpoolctl
-    free = _watch.free_cpus(limit)
-    shards = min(limit, n, int(work // MIN_SHARD_WORK), max(1, math.floor(free + 0.5)))
-    if shards == 1 and free >= limit - 0.5:
-        return 0                       # one shard on a free machine: the plain step
-    return shards                      # (1 on a busy machine: one shard, one BLAS thread)
+    free = max(1, math.floor(_watch.free_cpus(limit) + 0.5))
+    return min(limit, n, int(work // MIN_SHARD_WORK), free)     # 1: one BLAS thread too
 
 
 class _Profile:

@@ -288,6 +288,23 @@ def test_predict_and_evaluate_on_shards_are_bit_identical():
     assert parallel.choices["inference", 3] == 3 + 2
 
 
+def test_predictions_on_shards_are_those_of_one_thread_with_wide_products():
+    """(N, 784) @ (784, 350): OpenBLAS's own bits depend on its thread count for this
+    product, so "one thread" means one BLAS thread too (a one-core machine, or
+    threadpoolctl): any number of shards then gives its predictions bit for bit."""
+    from threadpoolctl import threadpool_limits
+    snn.utils.set_random_seed(0)
+    model = snn.Sequential([snn.Input((28, 28)), snn.layers.Flatten(),
+                            snn.layers.Dense(350, activation="relu"),
+                            snn.layers.Dense(10, activation="softmax")])
+    x = np.random.default_rng(0).random((300, 28, 28), dtype=np.float32)
+    with threadpool_limits(1, "blas"):
+        one_thread = _plain(lambda: model.predict(x, batch_size=256, verbose=0))
+    for shards in (1, 2, 3):
+        np.testing.assert_array_equal(
+            _sharded(lambda: model.predict(x, batch_size=256, verbose=0), shards), one_thread)
+
+
 def test_validation_in_fit_shards_too(float64):
     x, y = _data(48)
     plain, sharded = _dense(dropout=0.0), _dense(dropout=0.0)
@@ -457,17 +474,20 @@ def test_predict_inside_a_shard_runs_plain_and_does_not_wait_for_itself():
 
 # -- the policy ---------------------------------------------------------------------------------
 def test_policy_small_work_busy_machine_and_one_thread(monkeypatch):
-    """A tiny model stays on the plain step; a big batch uses the CPUs left free; with one
-    CPU free on a two-CPU machine, one shard on one BLAS thread; set_threads(1): plain."""
+    """A tiny model stays on the plain step; a batch with work for S shards uses up to S of
+    the CPUs left free, on one BLAS thread each; with one CPU free on a two-CPU machine,
+    one shard; set_threads(1): the plain step."""
     monkeypatch.setattr(parallel, "_blas_limiter", lambda: object())
     tiny = _dense(dropout=0.0)
-    conv = _cnn()
+    conv = _cnn()                                   # 5,706 multiply-adds per sample
     snn.config.set_threads(2)
     small, big = np.zeros((32, 6), "float32"), np.zeros((2048, 9, 9, 2), "float32")
     monkeypatch.setattr(parallel._watch, "free_cpus", lambda cpus: 2.0)
+    assert parallel._profile(conv).macs_per_sample == 5706
     assert parallel.shard_count(tiny, small, training=True) == 0
     assert parallel.shard_count(conv, big, training=True) == 2
-    assert parallel.shard_count(conv, big[:200], training=True) == 0   # one shard's work
+    assert parallel.shard_count(conv, big[:1000], training=True) == 1    # one shard's work
+    assert parallel.shard_count(conv, big[:500], training=True) == 0     # less: plain
     monkeypatch.setattr(parallel._watch, "free_cpus", lambda cpus: 1.1)
     assert parallel.shard_count(conv, big, training=True) == 1
     assert parallel.shard_count(tiny, small, training=True) == 0
