@@ -461,10 +461,6 @@ def test_per_output_losses_average_the_batches_unweighted_as_kerass_compiled_fit
     assert_curves_close(ours, theirs, 1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine: multi_output.py keeps the per-output loss trackers in a dict keyed by name, so "
-    "two outputs of one layer share ONE tracker, updated with the first output's loss; "
-    "Keras keeps two Mean('sd_loss') and the later one wins in the logs"))
 def test_two_outputs_of_one_shared_layer_log_as_keras():
     """Outputs [sd(a), sd(b)] of one shared layer: output_names ['sd', 'sd']. Keras makes
     a Mean named `sd_loss` per output; in the logs the second overwrites the first, so

@@ -45,8 +45,10 @@ class MultiOutputTraining:
                         metrics=None, **kwargs)
         self._compile_loss, self._compile_metrics = compile_loss, compile_metrics
         self._user_loss = loss
-        self._output_trackers = {f"{names[k]}_loss": metrics_module.Mean(
-            name=f"{names[k]}_loss") for k in compile_loss.active}
+        # One tracker per output with a loss, in output order: two outputs of one shared
+        # layer share a name, and the later one wins in the logs, as in Keras.
+        self._output_trackers = [metrics_module.Mean(name=f"{names[k]}_loss")
+                                 for k in compile_loss.active]
 
     @property
     def loss_names(self) -> list[str]:
@@ -108,35 +110,29 @@ class MultiOutputTraining:
             # Keras 3.15's compiled step weighs each `<output>_loss` by y_pred.shape[0],
             # which is None inside its tf.function: every batch counts once, partial or not
             # (measured; `loss` itself is weighted by the batch size).
-            for tracker, value in zip(self._output_trackers.values(), self._output_losses):
+            for tracker, value in zip(self._output_trackers, self._output_losses):
                 tracker.update_state(value)
         self._compile_metrics.update_state(y, y_pred, sample_weight)
 
     def _reset_metrics(self) -> None:
         super()._reset_metrics()
-        for tracker in getattr(self, "_output_trackers", {}).values():
+        for tracker in getattr(self, "_output_trackers", []):
             tracker.reset_state()
 
     def _metric_logs(self) -> dict[str, float]:
         logs = super()._metric_logs()
         if self.is_multi_output and self._compile_loss.logs_each:
-            logs.update({name: t.result() for name, t in self._output_trackers.items()})
+            logs.update({t.name: t.result() for t in self._output_trackers})
         return logs
 
-    def _as_result(self, logs: dict[str, float], return_dict: bool):
-        """evaluate's list, in Keras's order (`_flatten_metrics_in_order`): loss, the
-        per-output losses, the metrics whose own name is a log key, then the rest sorted."""
-        if return_dict or not self.is_multi_output:
-            return super()._as_result(logs, return_dict)
-        order = ["loss", *getattr(self, "_output_trackers", {})]
-        order += [m.name for m in self._compile_metrics.metrics]
-        values = [logs[name] for name in dict.fromkeys(order) if name in logs]
-        values += [logs[key] for key in sorted(logs) if key not in order]
-        return values[0] if len(values) == 1 else values
+    def _result_order(self) -> list[str]:
+        """evaluate's list starts with loss, then each per-output loss (Keras's order)."""
+        trackers = [t.name for t in self._output_trackers] if self.is_multi_output else []
+        return ["loss", *trackers, *(m.name for m in self._compile_metrics.metrics)]
 
     @property
     def metrics_names(self) -> list[str]:
-        names = ["loss", *getattr(self, "_output_trackers", {})] if self.is_multi_output \
+        names = ["loss", *(t.name for t in self._output_trackers)] if self.is_multi_output \
             else ["loss"]
         return names + list(self._compile_metrics.result())
 

@@ -128,8 +128,16 @@ class TrainingStep:
         return ["loss"] + list(self._compile_metrics.result())
 
     def _as_result(self, logs: dict[str, float], return_dict: bool) -> float | list | dict:
-        """evaluate's return value: a float without metrics, [loss, *metrics], or the dict."""
+        """evaluate's return value: the dict, or a list in Keras's order
+        (`_flatten_metrics_in_order`): the names of `_result_order` found in the logs (a
+        name twice, twice), then the other keys sorted; a float when there is one value."""
         if return_dict:
             return logs
-        values = [logs[name] for name in self.metrics_names]
+        order = self._result_order()
+        values = [logs[name] for name in order if name in logs]
+        values += [logs[key] for key in sorted(logs) if key not in order]
         return values[0] if len(values) == 1 else values
+
+    def _result_order(self) -> list[str]:
+        """loss, then the compiled metrics by their own names (as Keras lists them)."""
+        return ["loss", *(m.name for m in self._compile_metrics.metrics)]
