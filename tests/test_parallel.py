@@ -142,6 +142,15 @@ def test_functional_graph_with_a_shared_layer_float64(float64):
     assert h1.history.keys() == h2.history.keys()
     for key in h1.history:
         np.testing.assert_allclose(h2.history[key], h1.history[key], rtol=RTOL)
+    # inference on three shards: both outputs and every log of evaluate, bit for bit
+    one = _plain(lambda: (sharded.predict([xa, xb], verbose=0),
+                          sharded.evaluate([xa, xb], [y1, y2], verbose=0, return_dict=True)))
+    three = _sharded(lambda: (sharded.predict([xa, xb], verbose=0),
+                              sharded.evaluate([xa, xb], [y1, y2], verbose=0,
+                                               return_dict=True)), 3)
+    for a, b in zip(one[0], three[0]):
+        np.testing.assert_array_equal(a, b)
+    assert one[1] == three[1]
 
 
 def test_regularized_weights_add_their_gradient_once(float64):
