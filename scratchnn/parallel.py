@@ -47,17 +47,21 @@ THE THREAD POLICY (`shard_count`): S = the smallest of
   * `config.threads()` (every CPU this process may use, unless set);
   * the CPUs OTHER processes left free (cpu_load.py: /proc/stat's busy time of our CPUs
     minus this process's own CPU time, over the last RECHECK_SECONDS; one file read per
-    window, not per step), rounded to the nearest. With another program spinning on one
-    of two cores that leaves one: a shard on the shared core would wait for it, and
-    OpenBLAS's own threads spin-wait for each other there (steps several times slower),
-    so the step runs on ONE shard with ONE BLAS thread, as fast as on an idle core;
-  * as many shards as carry MIN_SHARD_WORK multiply-adds each: below that, handing work
-    to a thread costs more than it saves (the circles model's whole step is 70 us).
-A batch with less work than one shard's takes the plain path of step.py (NumPy's BLAS as
-the user set it); every other batch runs here, its products on one BLAS thread per shard.
-OpenBLAS's results can depend on its own thread count (measured: a float32 (32, 784) @
-(784, 350) product differs in the last bits between one thread and two), so a given
-model and batch always takes the same kind of path, and its bits depend on S alone.
+    window, not per step), rounded to the nearest;
+  * as many shards as write MIN_SHARD_VALUES values each. What shards win is the
+    elementwise work (windows, pooling, activations, the optimizer), which the plain step
+    runs on one core; matrix products gain little, OpenBLAS already splits them over its
+    threads (a dense model's batch runs as fast on OpenBLAS's two threads as on two
+    shards). A CNN's training batch writes about a million values; a dense model's, a
+    few ten thousands, and the circles model's whole step is 70 us.
+With S >= 2 the batch runs here. With one: on a free machine, the plain step of step.py
+(NumPy's BLAS as the user left it); on a busy one (another program spinning on one of
+two cores), ONE shard here on ONE BLAS thread, when the batch's products are big enough
+(MIN_BLAS_WORK) for OpenBLAS to split them: its threads spin-wait for each other, and
+with one of them parked behind the other program, steps run several times slower.
+OpenBLAS's last bits can depend on its thread count (a float32 (32, 784) @ (784, 350)
+product differs between one thread and two), so the same batch on a busy and on a free
+machine may differ in the last bits, as it does between machines today.
 
 Errors and Ctrl-C: an exception in a shard (a NaN check, a bad shape) is raised in the
 calling thread, with its own type and message, once every shard has stopped. Ctrl-C
@@ -87,7 +91,9 @@ from .replica import ModelReplica
 
 Array = np.ndarray
 
-MIN_SHARD_WORK = 4_000_000    # forward multiply-adds a shard must carry (its rows x per sample)
+MIN_SHARD_VALUES = 256_000    # values a shard's layers must write for two shards to pay
+MIN_BLAS_WORK = 4 * 65_536    # multiply-adds above which OpenBLAS threads a product (its
+                              # interface/gemm.c: GEMM_MULTITHREAD_THRESHOLD * 65536)
 MIN_UPDATE_CHUNK = 65_536     # weights per thread below which the update runs in one piece
 RECHECK_SECONDS = 0.25        # how often the CPUs left free by other processes are measured
 
@@ -131,11 +137,16 @@ def shard_count(model, x, training: bool) -> int:
     n = n_samples(x)
     if _forced is not None:
         return min(_forced, n)
-    work = n * _profile(model).macs_per_sample
-    if work < MIN_SHARD_WORK or _blas_limiter() is None:
-        return 0                       # too little to share, or no threadpoolctl
+    if _blas_limiter() is None:
+        return 0                       # no threadpoolctl: BLAS's threads cannot be tamed
+    profile = _profile(model)
     free = max(1, math.floor(_watch.free_cpus(limit) + 0.5))
-    return min(limit, n, int(work // MIN_SHARD_WORK), free)     # 1: one BLAS thread too
+    shards = min(limit, n, int(n * profile.values_per_sample // MIN_SHARD_VALUES), free)
+    if shards >= 2:
+        return shards
+    if free < limit and n * profile.macs_per_sample >= MIN_BLAS_WORK:
+        return 1                       # a busy machine: one shard, on one BLAS thread
+    return 0                           # the plain step, NumPy's BLAS as the user left it
 
 
 class _Profile:
@@ -143,13 +154,16 @@ class _Profile:
 
     def __init__(self, model) -> None:
         self.packed = model._flat_grads
-        self.macs_per_sample = 0
-        for layer in model.layers:     # a kernel's size times the positions it is applied at
+        # Per sample: the values the layers write (their outputs: the elementwise work, which
+        # the plain step runs on one core), and the multiply-adds of the products (a
+        # kernel's size times the positions it is applied at), which BLAS threads itself.
+        self.values_per_sample = self.macs_per_sample = 0
+        for layer in model.layers:
+            shape = [d for d in (layer.output_shape or (None,))[1:] if d is not None]
+            self.values_per_sample += math.prod(shape)
             kernel = layer.params.get("kernel")
             if kernel is not None:
-                positions = [d for d in (layer.output_shape or (None,))[1:-1]]
-                self.macs_per_sample += kernel.size * (math.prod(positions)
-                                                       if None not in positions else 1)
+                self.macs_per_sample += kernel.size * math.prod(shape[:-1])
         # Training needs the whole batch in one place for BatchNormalization's statistics,
         # and for random numbers other than Dropout's masks (which are cut into rows). A
         # Dropout whose noise_shape fixes a batch size other than 1 cannot be cut at all;

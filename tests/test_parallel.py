@@ -483,22 +483,24 @@ def test_predict_inside_a_shard_runs_plain_and_does_not_wait_for_itself():
 
 # -- the policy ---------------------------------------------------------------------------------
 def test_policy_small_work_busy_machine_and_one_thread(monkeypatch):
-    """A tiny model stays on the plain step; a batch with work for S shards uses up to S of
-    the CPUs left free, on one BLAS thread each; with one CPU free on a two-CPU machine,
-    one shard; set_threads(1): the plain step."""
+    """Shards where the layers write enough values (elementwise work) for each; a busy
+    machine: one shard on one BLAS thread where the products are big enough for BLAS to
+    split them; a small batch, or set_threads(1): the plain step."""
     monkeypatch.setattr(parallel, "_blas_limiter", lambda: object())
     tiny = _dense(dropout=0.0)
-    conv = _cnn()                                   # 5,706 multiply-adds per sample
+    conv = _cnn()
+    profile = parallel._profile(conv)
+    assert (profile.values_per_sample, profile.macs_per_sample) == (460, 5706)
     snn.config.set_threads(2)
     small, big = np.zeros((32, 6), "float32"), np.zeros((2048, 9, 9, 2), "float32")
     monkeypatch.setattr(parallel._watch, "free_cpus", lambda cpus: 2.0)
-    assert parallel._profile(conv).macs_per_sample == 5706
     assert parallel.shard_count(tiny, small, training=True) == 0
-    assert parallel.shard_count(conv, big, training=True) == 2
-    assert parallel.shard_count(conv, big[:1000], training=True) == 1    # one shard's work
-    assert parallel.shard_count(conv, big[:500], training=True) == 0     # less: plain
+    assert parallel.shard_count(conv, big, training=True) == 2          # 942,080 values
+    assert parallel.shard_count(conv, big[:600], training=True) == 0    # one shard's worth
     monkeypatch.setattr(parallel._watch, "free_cpus", lambda cpus: 1.1)
     assert parallel.shard_count(conv, big, training=True) == 1
+    assert parallel.shard_count(conv, big[:600], training=True) == 1    # 3.4 M multiply-adds
+    assert parallel.shard_count(conv, big[:40], training=True) == 0     # 228,240: BLAS's 1
     assert parallel.shard_count(tiny, small, training=True) == 0
     snn.config.set_threads(1)
     assert parallel.shard_count(conv, big, training=True) == 0
