@@ -100,8 +100,8 @@ RECHECK_SECONDS = 0.25        # how often the CPUs left free by other processes 
 choices: Counter = Counter()
 """How many batches ran on how many shards since `choices.clear()`, keyed by ("train" or
 "inference", shards); 1 counts one-shard steps run here on one BLAS thread (a busy
-machine, or a batch with work for one shard). The benchmark prints what the policy chose
-from it."""
+machine); plain steps are not counted. The benchmark prints what the policy chose from
+it."""
 
 
 # -- the thread policy -------------------------------------------------------------------
