@@ -174,6 +174,7 @@ class Functional(MultiOutputTraining, Model):
     def forward(self, x, training: bool = False):
         """Run every call in order. `x`: the input arrays in `self.inputs` order (one array
         for a single input). Returns the output array, or a list for several outputs."""
+        self._ensure_packed()                     # a trainable flag may have changed
         xs = x if isinstance(x, list) else [x]
         values = {id(t): a for t, a in zip(self.inputs, xs)}
         for node in self.nodes:

@@ -277,3 +277,16 @@ def test_merge_functional_forms_accept_tensors():
     for fn in (L.add, L.subtract, L.multiply, L.average, L.maximum, L.minimum):
         assert fn([a, b]).shape == (None, 3)
     assert L.concatenate([a, b]).shape == (None, 6)
+
+
+def test_freezing_a_layer_after_compile_takes_effect_at_the_next_step():
+    """A flag changed before training starts repacks the buffers at the next pass: the
+    frozen layer stays, the others learn (the graph's forward checks, as Sequential's)."""
+    i = snn.Input((3,))
+    model = snn.Model(i, L.Dense(1, name="b")(L.Dense(4, name="a")(i)))
+    model.compile(optimizer="sgd", loss="mse")
+    model.get_layer("a").trainable = False
+    before = model.get_weights()
+    model.train_on_batch(np.ones((4, 3)), np.ones((4, 1)))
+    after = model.get_weights()
+    assert [np.array_equal(a, b) for a, b in zip(before, after)] == [True, True, False, False]
