@@ -425,40 +425,29 @@ def _add_in_order(out: Array, parts: list[Array], rows: slice) -> None:
         out[rows] += part[rows]
 
 
-# The optimizers whose update_step is elementwise (each weight's new value depends on its
-# own gradient and slots and the step's scalars only), by exact type: a subclass may not be.
-def _elementwise_rules() -> tuple:
-    from .optimizers import SGD, Adagrad, Adam, Adamax, Nadam, RMSprop
-    return SGD, Adagrad, Adam, Adamax, Nadam, RMSprop
-
-
 def _chunked(optimizer, size: int, count: int) -> bool:
-    """Whether the update runs in `count` chunks: an elementwise rule, already built, with
-    no clipping (a norm spans a whole weight) and no weight decay, on enough weights."""
-    return (count > 1 and size >= count * MIN_UPDATE_CHUNK and optimizer.built
-            and type(optimizer) in _elementwise_rules() and optimizer._clip_rule() is None
-            and optimizer.weight_decay is None)
+    """Whether the update runs in `count` pieces, one per thread: the optimizer allows it
+    (Optimizer.updates_in_pieces: elementwise, no clipping, no weight decay) and each
+    piece holds enough weights to pay for a thread."""
+    return count > 1 and size >= count * MIN_UPDATE_CHUNK and optimizer.updates_in_pieces()
 
 
 def _update_in_chunks(model, flat: Array, parts: list[Array], count: int) -> None:
-    """Optimizer.apply_flat in `count` contiguous chunks of the flat buffers, one per
-    thread (adding the shards' gradients first, chunk by chunk, when `parts` are given).
+    """Optimizer.apply_flat in `count` contiguous pieces of the flat buffers, one per
+    thread (adding the shards' gradients first, piece by piece, when `parts` are given).
     Each weight's update reads only its own entries, so the bits are those of one call."""
     optimizer, weights = model.optimizer, model.flat_weights
-    step = optimizer.step_constants(weights.dtype)        # once per step, as apply_flat
-    slots = [optimizer._flat[name] for name in optimizer.slot_names]
-    scratch = optimizer._scratch
+    step = optimizer.begin_step(weights.dtype)          # once per step, as apply_flat
     edges = _bounds(flat.size, count)
 
     def chunk(k: int) -> None:
         rows = slice(edges[k], edges[k + 1])
         if parts:
             _add_in_order(flat, parts, rows)
-        optimizer.update_step(flat[rows], weights[rows], step,
-                              (scratch[0][rows], scratch[1][rows]), *(s[rows] for s in slots))
+        optimizer.update_piece(flat, weights, rows, step)
 
     _each_shard(chunk, count)
-    optimizer.iterations += 1
+    optimizer.end_step()
 
 
 # -- inference -------------------------------------------------------------------------------

@@ -231,14 +231,17 @@ def test_float64_runs_through_the_conv_stack(float64):
     assert model.predict(r.random((2, 28, 28, 1)), verbose=0).dtype == np.float64
 
 
-def test_seed_cnn_a_reaches_88_percent_in_two_epochs(fashion):
+def test_seed_cnn_a_reaches_87_percent_in_two_epochs_on_20000_images(fashion):
+    """T3's CNN learns: 0.881 on the 10,000 test images after 2 epochs on the first 20,000
+    training images from seed 0 (0.891 on all 60,000, which `make demo` trains: this test
+    keeps the suite short)."""
     (x_train, y_train), (x_test, y_test) = fashion
     snn.utils.set_random_seed(0)
     model = _cnn_a()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(x_train[..., None] / 255.0, y_train, epochs=2, verbose=0)
+    model.fit(x_train[:20000, ..., None] / 255.0, y_train[:20000], epochs=2, verbose=0)
     _, accuracy = model.evaluate(x_test[..., None] / 255.0, y_test, verbose=0)
-    assert accuracy >= 0.88
+    assert accuracy >= 0.87
 
 
 @pytest.mark.parametrize("k, padding, n, h, w, c, f", [

@@ -354,17 +354,24 @@ def test_elementwise_update_in_chunks_gives_the_same_bits(optimizer):
     assert chunked.optimizer.iterations == 4
 
 
-def test_clipping_and_subclasses_are_not_chunked():
+def test_clipping_decay_and_rules_that_mix_weights_are_not_chunked():
+    """Optimizer.updates_in_pieces: built, elementwise, no clipping, no weight decay."""
     assert parallel._chunked(snn.optimizers.Adam(), 10**7, 2) is False      # not built
     adam = snn.optimizers.Adam(clipnorm=1.0)
     adam.apply_flat(np.ones(4, "float32"), np.ones(4, "float32"), [(4,)])
     assert parallel._chunked(adam, 10**7, 2) is False
+    decayed = snn.optimizers.AdamW()
+    decayed.apply_flat(np.ones(4, "float32"), np.ones(4, "float32"), [(4,)])
+    assert parallel._chunked(decayed, 10**7, 2) is False
 
-    class MySGD(snn.optimizers.SGD):
-        pass
-    sgd = MySGD()
+    class Mixing(snn.optimizers.SGD):
+        elementwise = False              # a rule whose update reads other weights
+    sgd = Mixing()
     sgd.apply_flat(np.ones(4, "float32"), np.ones(4, "float32"), [(4,)])
     assert parallel._chunked(sgd, 10**7, 2) is False
+    plain = snn.optimizers.SGD()
+    plain.apply_flat(np.ones(4, "float32"), np.ones(4, "float32"), [(4,)])
+    assert parallel._chunked(plain, 10**7, 2) is True
 
 
 # -- errors and Ctrl-C --------------------------------------------------------------------------

@@ -282,6 +282,33 @@ class Optimizer:
                          *(self._flat[name] for name in self.slot_names))
         self.iterations += 1
 
+    # -- one step in pieces -------------------------------------------------------------------
+    #: Whether `update_step` reads, for each weight, only its own gradient and slots and the
+    #: step's scalars (every rule in this package). A rule that mixes weights sets False.
+    elementwise = True
+
+    def updates_in_pieces(self) -> bool:
+        """Whether a step may update the flat buffers piece by piece (`begin_step`, then
+        `update_piece` on row ranges covering them, then `end_step`) with the bits of one
+        `apply_flat` call: an elementwise rule, already built, with no clipping (a norm
+        spans a whole weight) and no weight decay. The batch-parallel step (parallel.py)
+        gives each thread a piece."""
+        return (self.elementwise and self._shapes is not None and self._clip_rule() is None
+                and self.weight_decay is None)
+
+    def begin_step(self, dtype) -> dict:
+        """The scalars of a step updated in pieces (step_constants, once per step)."""
+        return self.step_constants(dtype)
+
+    def update_piece(self, grad: Array, param: Array, rows: slice, step: dict) -> None:
+        """update_step on rows `rows` of the flat buffers (see `updates_in_pieces`)."""
+        scratch = (self._scratch[0][rows], self._scratch[1][rows])
+        self.update_step(grad[rows], param[rows], step, scratch,
+                         *(self._flat[name][rows] for name in self.slot_names))
+
+    def end_step(self) -> None:
+        self.iterations += 1
+
     def apply_gradients(self, grads_and_vars) -> None:
         """Keras's spelling: apply_gradients(zip(grads, params))."""
         grads, params = zip(*grads_and_vars)
