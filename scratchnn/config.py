@@ -54,13 +54,18 @@ def float_dtype() -> np.dtype:
 def threads() -> int:
     """The most threads fit, evaluate and predict split a batch over (parallel.py): the
     value given to `set_threads`, else the CPUs this process may run on
-    (`os.sched_getaffinity`, which `taskset` and container limits narrow down). The
+    (`os.sched_getaffinity` as scratchnn is imported, which `taskset` and container
+    limits narrow down). The
     engine uses fewer when the machine is busy or the batch too small to share."""
     if _THREADS is not None:
         return _THREADS
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+    return _CPUS
+
+
+# The CPUs this process may run on, read once as scratchnn is imported (a system call per
+# batch would cost more than the circles model's whole step saves).
+_CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+    os.cpu_count() or 1)
 
 
 def set_threads(value: int | None) -> None:

@@ -158,7 +158,7 @@ class Functional(MultiOutputTraining, Model):
         several models). Also which calls need dL/d(input): those below a learning layer."""
         self.call_layer: dict = {}
         self._replicas: dict[int, list] = {}         # id(layer) -> [layer, replica, ...]
-        trained = {id(layer) for layer in self.trained_layers()}
+        trained = {id(layer) for layer in self.trained_layers() if layer.params}   # learn
         learns: dict[int, bool] = {}
         self._needs_dx: dict = {}
         for node in self.nodes:

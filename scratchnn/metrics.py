@@ -117,7 +117,10 @@ def samplewise_values(values, sample_weight, dtype: np.dtype,
         if weights.ndim > 1:
             weights = _mean_over_axes_from(weights, 1, exact)
     if values.ndim > 1:
-        values = _mean_over_axes_from(values, 1, exact)
+        if math.prod(values.shape[1:]) == 1:           # one value per sample: the mean
+            values = values.reshape(len(values))       # of one number is that number
+        else:
+            values = _mean_over_axes_from(values, 1, exact)
     return values, weights
 
 
@@ -150,7 +153,8 @@ class Mean(Metric):
             self.count = self.count + weight
             return
         # 0/1 values sum exactly, unless weighted or averaged per sample first (k/3 rounds)
-        exact = self.zero_one_values and sample_weight is None and np.ndim(values) <= 1
+        exact = self.zero_one_values and sample_weight is None and (
+            np.ndim(values) <= 1 or math.prod(np.shape(values)[1:]) == 1)   # (N,) or (N, 1)
         try:
             values, weights = samplewise_values(values, sample_weight, self.dtype,
                                                 self.zero_one_values)

@@ -56,6 +56,7 @@ class Model(Trainer):
         self.regularized_layers: list[Layer] = []
         self._trainable = True
         self._packed_flags: tuple | None = None   # the flags the buffers were packed for
+        self._packed_at = -1                      # ... and Layer.flag_changes then
         self._step_flags: tuple | None = None     # ... and those the training step uses
         self._init_trainer()
 
@@ -97,6 +98,7 @@ class Model(Trainer):
         self.stateful_layers = [layer for layer in self.layers if layer.state]
         self.regularized_layers = [layer for layer in trained if layer.regularizers]
         self._packed_flags = self._flags()
+        self._packed_at = Layer.flag_changes
         self._after_pack()
 
     def _after_pack(self) -> None:
@@ -202,6 +204,7 @@ class Model(Trainer):
             raise ValueError(f"{self._describe()}: trainable must be True or False, "
                              f"got {value!r}")
         self._trainable = bool(value)
+        Layer.flag_changes += 1
         for layer in self.layers:
             layer.trainable = bool(value)
 
@@ -213,9 +216,13 @@ class Model(Trainer):
         return (self._trainable, *(layer.trainable for layer in self.layers))
 
     def _ensure_packed(self) -> None:
-        """Repack the flat buffers if a trainable flag changed since they were packed."""
-        if self._packed_flags != self._flags() and self._flat_weights is not None:
+        """Repack the flat buffers if a trainable flag changed since they were packed (a
+        flag set anywhere bumps Layer.flag_changes: one integer compare per call)."""
+        if self._packed_at == Layer.flag_changes or self._flat_weights is None:
+            return
+        if self._packed_flags != self._flags():
             self._pack_weights()
+        self._packed_at = Layer.flag_changes
 
     def on_compile(self) -> None:
         """compile() was called: the next training step takes the flags as they are then
@@ -228,6 +235,8 @@ class Model(Trainer):
         built for other weights is refused (Keras keeps a frozen weight's slots, raises
         'Unknown variable' for an unfrozen one; scratchnn's optimizers update one set)."""
         flags = self._packed_flags
+        if flags is self._step_flags:
+            return                                 # the same packing as the last step's
         if self._step_flags is None:
             self._step_flags = flags
             if not self._weight_shapes:                      # Keras's warning, word for word

@@ -78,7 +78,6 @@ import math
 import os
 import queue
 import threading
-import weakref
 from collections import Counter
 from typing import Callable
 
@@ -132,14 +131,21 @@ def in_threads(model, x, training: bool) -> bool:
 def shard_count(model, x, training: bool) -> int:
     """The policy (module docstring): how many shards, or 0 for the plain path."""
     limit = config.threads()
-    if (limit < 2 and _forced is None) or _section.locked() or not _shardable(model, training):
+    if (limit < 2 and _forced is None) or _section.locked():
         return 0                       # (locked: called from inside a shard, or beside one)
+    if getattr(model, "_flat_grads", None) is None or not model.layers:
+        return 0
+    profile = _profile(model)
+    if not profile.shardable or (training and profile.whole_batch):
+        return 0
     n = n_samples(x)
     if _forced is not None:
         return min(_forced, n)
+    if (n * profile.values_per_sample < 2 * MIN_SHARD_VALUES
+            and n * profile.macs_per_sample < MIN_BLAS_WORK):
+        return 0                       # too little work to share, whatever the load
     if _blas_limiter() is None:
         return 0                       # no threadpoolctl: BLAS's threads cannot be tamed
-    profile = _profile(model)
     free = max(1, math.floor(_watch.free_cpus(limit) + 0.5))
     shards = min(limit, n, int(n * profile.values_per_sample // MIN_SHARD_VALUES), free)
     if shards >= 2:
@@ -186,21 +192,13 @@ def _replaced_methods(layer) -> list[str]:
             and callable(value) and callable(getattr(type(layer), name, None))]
 
 
-_profiles: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def _profile(model) -> _Profile:
-    profile = _profiles.get(model)
+    """The model's profile, kept on the model itself (one attribute read per batch) and
+    made again when the model repacks its weights."""
+    profile = model.__dict__.get("_shard_profile")
     if profile is None or profile.packed is not model._flat_grads:   # repacked: start over
-        profile = _profiles[model] = _Profile(model)
+        profile = model.__dict__["_shard_profile"] = _Profile(model)
     return profile
-
-
-def _shardable(model, training: bool) -> bool:
-    if getattr(model, "_flat_grads", None) is None or not model.layers:
-        return False
-    profile = _profile(model)
-    return profile.shardable and not (training and profile.whole_batch)
 
 
 # -- threads ---------------------------------------------------------------------------------

@@ -98,7 +98,7 @@ class Sequential(Model):
 
     def _after_pack(self) -> None:
         # dL/dx is only needed if some layer before this one learns.
-        trained = {id(layer) for layer in self.trained_layers()}
+        trained = {id(layer) for layer in self.trained_layers() if layer.params}   # learn
         for index, layer in enumerate(self.layers):
             layer.input_grad_needed = any(id(prev) in trained for prev in self.layers[:index])
 

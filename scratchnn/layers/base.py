@@ -102,6 +102,11 @@ class Layer:
             raise ValueError(f"{type(self).__name__} '{self.name}': trainable must be True or "
                              f"False, got {value!r}")
         self._trainable = bool(value)
+        Layer.flag_changes += 1        # models repack at their next pass (model.py)
+
+    #: How many times any layer's trainable flag was set: a model compares it with the
+    #: count it packed its weights at, instead of reading every layer's flag every step.
+    flag_changes = 0
 
     # -- building -------------------------------------------------------------
     def build(self, input_shape: Shape) -> None:
