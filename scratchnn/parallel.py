@@ -445,7 +445,7 @@ def _update_in_chunks(model, flat: Array, parts: list[Array], count: int) -> Non
         optimizer.update_piece(flat, weights, rows, step)
 
     _each_shard(chunk, count)
-    optimizer.end_step()
+    optimizer.end_step(weights)
 
 
 # -- inference -------------------------------------------------------------------------------

@@ -134,3 +134,28 @@ def test_variables_are_listed_in_keras_order():
     shapes = [np.shape(v) for v in opt.variables]
     assert shapes == [(), (), (2, 3), (2, 3), (3,), (3,)]
     assert int(opt.variables[0]) == 1
+
+
+def test_slots_that_vanish_are_flushed_to_zero_and_weights_keep_their_bits(monkeypatch):
+    """A gradient that stays 0 makes Adam's first moment decay by beta_1 per step into
+    subnormal numbers, whose x86 arithmetic is many times slower (TensorFlow's
+    flush-to-zero mode never meets them). Every FLUSH_EVERY steps the slots' values below
+    FLUSH_MARGIN * tiny become 0: no subnormal is left, and the weights' bits are those
+    of a run that keeps every subnormal."""
+    from scratchnn.optimizers import base
+
+    def run(flush: bool) -> tuple:
+        monkeypatch.setattr(base, "FLUSH_EVERY", 32 if flush else 10**9)
+        adam = snn.optimizers.Adam(0.01)
+        w = np.array([0.5, -0.25, 1.0], "float32")
+        adam.apply_flat(np.array([1.0, -2.0, 0.5], "float32"), w, [(3,)])
+        for _ in range(1500):                          # 0.9**1500: far below 1e-38
+            adam.apply_flat(np.zeros(3, "float32"), w, [(3,)])
+        return w, [v.copy() for v in adam.variables]    # [iterations, lr, m, v]
+    flushed, unflushed = run(True), run(False)
+    np.testing.assert_array_equal(flushed[0], unflushed[0])
+    tiny = np.finfo(np.float32).tiny
+    for kept, cleared in zip(unflushed[1][2:], flushed[1][2:]):
+        assert not np.any((cleared != 0) & (np.abs(cleared) < tiny))
+    m_kept = unflushed[1][2]
+    assert np.any((m_kept != 0) & (np.abs(m_kept) < tiny * 2**24))   # the case is real
