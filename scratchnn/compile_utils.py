@@ -97,6 +97,8 @@ class CompileMetrics:
         return names
 
     def update_state(self, y_trues: list, y_preds: list, sample_weights: list) -> None:
+        if self.user_metrics is None and self.user_weighted is None:
+            return                                     # nothing compiled: nothing to do
         if not self.built:
             self.build(y_trues, y_preds)
         for group, yt, yp in zip(self.plain, y_trues, y_preds):

@@ -124,10 +124,14 @@ class ArrayData:
 
     def _batches(self) -> Iterator[Batch]:
         x, y, w, size = self.x, self.y, self.sample_weight, self.batch_size
+        arrays = not isinstance(x, list) and not isinstance(y, list) and not isinstance(w, list)
         for start in range(0, self.n, size):
             # In order (shuffle=False) a batch is a slice, a view of x: nothing copied.
             rows = self.order[start:start + size] if self.shuffle else slice(start, start + size)
-            yield take(x, rows), take(y, rows), take(w, rows)
+            if arrays:                         # (the common case, spelled out: it runs per step)
+                yield x[rows], None if y is None else y[rows], None if w is None else w[rows]
+            else:
+                yield take(x, rows), take(y, rows), take(w, rows)
 
     def on_epoch_begin(self) -> None: pass
     def on_epoch_end(self) -> None: pass
@@ -278,6 +282,8 @@ class EpochIterator:
             self._ended(step)
             return None
         self.seen += 1
+        if type(self.data) is ArrayData:          # already (x, y, sample_weight)
+            return batch
         return unpack_batch(batch, f"{self.where}, batch {step + 1} of epoch {self.epoch}")
 
     def _new_pass(self) -> None:

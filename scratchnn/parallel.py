@@ -130,6 +130,10 @@ def in_threads(model, x, training: bool) -> bool:
 
 def shard_count(model, x, training: bool) -> int:
     """The policy (module docstring): how many shards, or 0 for the plain path."""
+    profile = model.__dict__.get("_shard_profile")
+    if (profile is not None and profile.packed is model.__dict__.get("_flat_grads")
+            and n_samples(x) < profile.tiny_below and _forced is None):
+        return 0                       # a batch too small to share (the common fast exit)
     limit = config.threads()
     if (limit < 2 and _forced is None) or _section.locked():
         return 0                       # (locked: called from inside a shard, or beside one)
@@ -175,6 +179,9 @@ class _Profile:
         # Dropout whose noise_shape fixes a batch size other than 1 cannot be cut at all;
         # a method replaced on a layer object (a profiler's wrapper, a test's stand-in)
         # calls back into that object, which every shard's replica would then share.
+        # Batches of fewer samples than this are too small to share, whatever the load.
+        self.tiny_below = min(2 * MIN_SHARD_VALUES / max(self.values_per_sample, 1),
+                              MIN_BLAS_WORK / max(self.macs_per_sample, 1))
         self.whole_batch = any((layer.state and layer.trainable) or (
             getattr(layer, "seed_generator", None) is not None
             and not hasattr(layer, "draw_keep_mask")) for layer in model.layers)

@@ -80,9 +80,10 @@ class TrainingStep:
         # calls), then the moving statistics. Ctrl-C waits for the whole update: never
         # half a step (interrupts.py).
         grads = self.flat_gradients()          # (also checks the trainable flags: model.py)
+        shapes = self.weight_shapes
         with interrupts.uninterruptible:
-            if self.weight_shapes:             # nothing to train: Keras skips the update
-                self.optimizer.apply_flat(grads, self.flat_weights, self.weight_shapes)
+            if shapes:                         # nothing to train: Keras skips the update
+                self.optimizer.apply_flat(grads, self.flat_weights, shapes)
             self.apply_state_updates()
         self._update_metrics(value, y, y_pred, sample_weight)
 

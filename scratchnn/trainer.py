@@ -350,12 +350,17 @@ class Trainer(TrainingStep):
     def _predict_slice_rows(self, batch_size: int) -> int:
         """How many samples predict pushes through the layers at once: PREDICT_SLICE_BYTES
         over the largest layer output of one sample (the whole batch when a layer's output
-        size is only known at run time)."""
-        shapes = [layer.output_shape[1:] for layer in self.layers]
-        if any(None in shape for shape in shapes):
-            return batch_size
-        largest = max(math.prod(shape) for shape in shapes)
-        return max(1, PREDICT_SLICE_BYTES // (largest * np.dtype(config.floatx()).itemsize))
+        size is only known at run time). Worked out once per packing of the weights."""
+        packed = getattr(self, "_flat_grads", None)
+        cached = self.__dict__.get("_slice_rows")
+        if cached is None or cached[0] is not packed:
+            shapes = [layer.output_shape[1:] for layer in self.layers]
+            largest = (None if any(None in shape for shape in shapes)
+                       else max(math.prod(shape) for shape in shapes))
+            rows = None if largest is None else max(
+                1, PREDICT_SLICE_BYTES // (largest * np.dtype(config.floatx()).itemsize))
+            cached = self._slice_rows = (packed, rows)
+        return batch_size if cached[1] is None else cached[1]
 
     # -- one batch, by hand ----------------------------------------------------------------
     @interrupts.handles_ctrl_c
