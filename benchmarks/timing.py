@@ -111,6 +111,7 @@ def compare(spec: models.Spec, n_train: int, n_predict: int, repeats: int,
     from tf_reference import to_keras
 
     x, y = models.data(spec, max(n_train, n_predict))
+    onednn = machine.tensorflow_onednn(machine.cpu_flags())
     snn.utils.set_random_seed(0)
     ours = models.build(spec, snn)
     theirs = to_keras(ours)          # same layers, initial weights, loss and optimizer
@@ -142,7 +143,7 @@ def compare(spec: models.Spec, n_train: int, n_predict: int, repeats: int,
             "scratchnn_ms": ours_ms, "keras_ms": theirs_ms,
             "speedup": theirs_ms["min"] / ours_ms["min"],
             "speedup_median": theirs_ms["median"] / ours_ms["median"],
-            "target": spec.targets.get(what) if load is None else LOADED_TARGET,
+            "target": spec.target(what, onednn) if load is None else LOADED_TARGET,
             "load": load, "policy": policy, **others})
     return rows
 
