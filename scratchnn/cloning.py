@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import utils
 from .functional import Functional
 from .layers.core import Input
 from .model import Model
@@ -42,13 +43,9 @@ def clone_model(model: Model, input_tensors: Any = None, clone_function: Any = N
     """A new model with `model`'s architecture (layers, names, graph), new weights drawn by
     the layers' initializers, compiled as `model` was. Keras's other arguments
     (input_tensors, clone_function, call_function, recursive) are not supported."""
-    for key, value, off in (("input_tensors", input_tensors, None),
-                            ("clone_function", clone_function, None),
-                            ("call_function", call_function, None),
-                            ("recursive", recursive, False)):
-        if value is not off:
-            raise ValueError(f"clone_model: {key}={value!r} is not supported by scratchnn "
-                             f"(accepted: {key}={off!r})")
+    utils.refuse_switched_on("clone_model", [
+        ("input_tensors", input_tensors, None), ("clone_function", clone_function, None),
+        ("call_function", call_function, None), ("recursive", recursive, False)])
     if isinstance(model, Sequential):
         clone = _clone_sequential(model)
     elif isinstance(model, Functional):

@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import config, saving, summary as summary_module
+from . import config, saving, summary as summary_module, utils
 from .layers.base import Layer
 from .trainer import Trainer
 
@@ -309,13 +309,9 @@ class Model(Trainer):
         """Print Keras's table: layer (type), output shape, param count (and what each
         layer is connected to, for a graph), then totals. `line_length` sets the width
         (Keras's default: the terminal's, at most 88, or 108 with "Connected to")."""
-        for name, value, off in (("positions", positions, None),
-                                 ("expand_nested", expand_nested, False),
-                                 ("show_trainable", show_trainable, False),
-                                 ("layer_range", layer_range, None)):
-            if value is not off:
-                raise ValueError(f"{self._describe()}.summary: {name}={value!r} is not "
-                                 f"supported by scratchnn (accepted: {name}={off!r})")
+        utils.refuse_switched_on(f"{self._describe()}.summary", [
+            ("positions", positions, None), ("expand_nested", expand_nested, False),
+            ("show_trainable", show_trainable, False), ("layer_range", layer_range, None)])
         summary_module.print_summary(self, print_fn, line_length)
 
     def save(self, filepath: str | os.PathLike, overwrite: bool = True) -> None:

@@ -66,6 +66,24 @@ def to_categorical(y, num_classes: int | None = None) -> np.ndarray:
     return one_hot.reshape(shape + (num_classes,))
 
 
+def refuse_switched_on(where: str, options: list[tuple[str, object, object]]) -> None:
+    """Keras arguments scratchnn takes only switched off: each (name, value, off) whose value
+    is not `off` is refused by name, "<where>: name=value is not supported by scratchnn"."""
+    for name, value, off in options:
+        if not _is_off(value, off):
+            raise ValueError(f"{where}: {name}={value!r} is not supported by scratchnn "
+                             f"(accepted: {name}={off!r})")
+
+
+def _is_off(value, off) -> bool:
+    """value is the switched-off `off` (None is None; a boolean is a boolean: 0 is not False)."""
+    if value is off:
+        return True
+    if isinstance(off, bool):
+        return isinstance(value, (bool, np.bool_)) and bool(value) is off
+    return off is not None and type(value) is type(off) and value == off
+
+
 def snake_case(name: str) -> str:
     """'MaxPooling2D' -> 'max_pooling2d', as Keras names layers."""
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)

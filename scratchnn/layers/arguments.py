@@ -10,11 +10,14 @@ argument of the layer, in Keras's words. A learner reading a layer's math can sk
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import config
+
+if TYPE_CHECKING:                      # (type hints only: base.py imports this module)
+    from .base import Layer
 
 Shape = tuple
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import activations, config, initializers, random, regularizers, utils
 from ..nodes import Node, SymbolicTensor
-from .base import ActivatedLayer, Layer, _as_tuple, regularizer_arg
+from .base import ActivatedLayer, Layer, regularizer_arg
 
 
 class InputLayer(Layer):
@@ -68,12 +68,11 @@ def _input_batch_shape(shape, name, batch_size=None, dtype=None, sparse=None, ra
     accepted switched off (scratchnn models take any batch size, dense floatx arrays) and
     refused otherwise."""
     where = "Input" + (f" '{name}'" if name is not None else "")
-    for key, value, off in (("batch_size", batch_size, None), ("sparse", sparse, False),
-                            ("ragged", ragged, False), ("tensor", tensor, None),
-                            ("input_tensor", input_tensor, None), ("optional", optional, False)):
-        if value is not None and value is not off:
-            raise ValueError(f"{where}: {key}={value!r} is not supported by scratchnn "
-                             f"(accepted: {key}={off!r})")
+    utils.refuse_switched_on(where, [  # (None means "not given" here: Keras's defaults)
+        (key, off if value is None else value, off) for key, value, off in (
+            ("batch_size", batch_size, None), ("sparse", sparse, False),
+            ("ragged", ragged, False), ("tensor", tensor, None),
+            ("input_tensor", input_tensor, None), ("optional", optional, False))])
     if dtype is not None and np.dtype(dtype).name != config.floatx():
         raise ValueError(f"{where}: dtype={dtype!r} is not supported by scratchnn: models "
                          f"compute in the floatx, now {config.floatx()!r}")
