@@ -117,10 +117,6 @@ class Functional(MultiOutputTraining, Model):
     def is_multi_output(self) -> bool:
         return len(self.outputs) > 1
 
-    def get_layer(self, name: str | None = None, index: int | None = None):
-        """By name, or by position in `model.layers` (index 0 is the first InputLayer)."""
-        return super().get_layer(name, index)
-
     def _after_pack(self) -> None:
         self._assign_call_layers()
 

@@ -7,8 +7,9 @@
 2. Depth counts from the outputs: an output's node has depth 0, a node's depth is one more
    than the deepest of the nodes that use its output; a layer's depth is that of its
    deepest call (a shared layer called at several depths sits at the deepest).
-3. `model.layers` is sorted by decreasing layer depth, ties by traversal index. InputLayers
-   not used by any output come last among depth 0, before... exactly as Keras: depth 0.
+3. `model.layers` is sorted by decreasing layer depth, ties by traversal index. An Input
+   that no output uses gets depth 0 and traversal index -1: it is listed first among the
+   layers of depth 0, just before the output layers (as Keras lists it).
 4. The forward pass runs the NODES (calls), not the layers: depths from high to low, and
    within one depth in the order Keras's dict holds them. Same-depth nodes never depend on
    each other, so only random draws (a shared Dropout) could tell the orders apart.
