@@ -12,7 +12,7 @@ own work. "Our CPUs" are those this process may run on (os.sched_getaffinity). S
 time the hypervisor gave our virtual CPUs to someone else. Linux only: elsewhere every
 reading is None.
 
-parallel.py asks a `LoadWatch` how many CPUs are left for its shards; the benchmark
+shard_policy.py asks a `LoadWatch` how many CPUs are left for its shards; the benchmark
 (benchmarks/machine.py `CpuWatch`) records the same for every row it times.
 """
 

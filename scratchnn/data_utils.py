@@ -135,23 +135,31 @@ def check_inputs(model, x, where: str, name: str = "x", allow_empty: bool = Fals
     A model with several inputs takes a list in model.inputs order or a dict keyed by the
     inputs' names, and gets a list back."""
     multi = hasattr(model, "nodes") and (len(model.inputs) > 1 or isinstance(x, dict))
-    names = [t.history.layer.name for t in model.inputs] if multi else [name]
-    xs = split_structure(model, x, "input", where, names) if multi else [x]
-    labels = [f"{name}[{n!r}]" for n in names] if multi and len(names) > 1 else [name]
-    arrays = []
-    for array, label in zip(xs, labels):
-        array = _batched(as_numeric_array(array, label, where), label, where)
-        if len(array) == 0 and not allow_empty:
-            raise ValueError(f"{where}: {label} holds no samples (shape {array.shape})")
-        if 0 in array.shape[1:]:
-            raise ValueError(f"{where}: {label} has a dimension of size 0 (shape "
-                             f"{array.shape}); each sample needs at least one value")
-        arrays.append(array)
+    if not multi:                         # one input (every Sequential): predict's per-call path
+        array = _input_array(x, name, where, allow_empty)
+        if model.built:
+            _check_shape(model, array, name, _input_shapes(model)[0], where)
+        return model._as_input(array)
+    names = [t.history.layer.name for t in model.inputs]
+    xs = split_structure(model, x, "input", where, names)
+    labels = [f"{name}[{n!r}]" for n in names] if len(names) > 1 else [name]
+    arrays = [_input_array(array, label, where, allow_empty) for array, label in zip(xs, labels)]
     _same_count(arrays, labels, where)
     if model.built:
         for array, label, expected in zip(arrays, labels, _input_shapes(model)):
             _check_shape(model, array, label, expected, where)
-    return model._as_input(arrays if multi and len(arrays) > 1 else arrays[0])
+    return model._as_input(arrays if len(arrays) > 1 else arrays[0])
+
+
+def _input_array(x, label: str, where: str, allow_empty: bool) -> Array:
+    """One input as an array of numbers with a batch axis, samples and values in each."""
+    array = _batched(as_numeric_array(x, label, where), label, where)
+    if len(array) == 0 and not allow_empty:
+        raise ValueError(f"{where}: {label} holds no samples (shape {array.shape})")
+    if 0 in array.shape[1:]:
+        raise ValueError(f"{where}: {label} has a dimension of size 0 (shape "
+                         f"{array.shape}); each sample needs at least one value")
+    return array
 
 
 def _check_shape(model, x: Array, name: str, expected: tuple, where: str) -> None:

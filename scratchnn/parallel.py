@@ -43,25 +43,9 @@ meeting halfway through the forward pass. A model with such a layer trains on on
 (the plain step); frozen BatchNormalization runs in inference mode, per sample, and
 shards. Inference (predict, evaluate) always shards: every sample is computed alone.
 
-THE THREAD POLICY (`shard_count`): S = the smallest of
-  * `config.threads()` (every CPU this process may use, unless set);
-  * the CPUs OTHER processes left free (cpu_load.py: /proc/stat's busy time of our CPUs
-    minus this process's own CPU time, over the last RECHECK_SECONDS; one file read per
-    window, not per step), rounded to the nearest;
-  * as many shards as write MIN_SHARD_VALUES values each. What shards win is the
-    elementwise work (windows, pooling, activations, the optimizer), which the plain step
-    runs on one core; matrix products gain little, OpenBLAS already splits them over its
-    threads (a dense model's batch runs as fast on OpenBLAS's two threads as on two
-    shards). A CNN's training batch writes about a million values; a dense model's, a
-    few ten thousands, and the circles model's whole step is 70 us.
-With S >= 2 the batch runs here. With one: on a free machine, the plain step of step.py
-(NumPy's BLAS as the user left it); on a busy one (another program spinning on one of
-two cores), ONE shard here on ONE BLAS thread, when the batch's products are big enough
-(MIN_BLAS_WORK) for OpenBLAS to split them: its threads spin-wait for each other, and
-with one of them parked behind the other program, steps run several times slower.
-OpenBLAS's last bits can depend on its thread count (a float32 (32, 784) @ (784, 350)
-product differs between one thread and two), so the same batch on a busy and on a free
-machine may differ in the last bits, as it does between machines today.
+THE THREAD POLICY is shard_policy.py's (`shard_count`): two shards or more where the
+batch's layers write enough values for each and other programs leave the CPUs free;
+one shard on one BLAS thread beside a busy program; otherwise the plain step.
 
 Errors and Ctrl-C: an exception in a shard (a NaN check, a bad shape) is raised in the
 calling thread, with its own type and message, once every shard has stopped. Ctrl-C
@@ -74,138 +58,35 @@ docs/parallel.md tells the whole story.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import queue
 import threading
-from collections import Counter
 from typing import Callable
 
 import numpy as np
 
-from . import config, interrupts
-from .cpu_load import LoadWatch
+from . import interrupts
 from .data_adapters import n_samples, take
 from .replica import ModelReplica
+from .shard_policy import blas_limiter, choices, force_shards, profile_of, shard_count
+
+__all__ = ["in_threads", "train_batch", "forward", "predict_batch",
+           "shard_count", "force_shards", "choices"]      # (the last three: shard_policy.py's)
 
 Array = np.ndarray
 
-MIN_SHARD_VALUES = 256_000    # values a shard's layers must write for two shards to pay
-MIN_BLAS_WORK = 4 * 65_536    # multiply-adds above which OpenBLAS threads a product (its
-                              # interface/gemm.c: GEMM_MULTITHREAD_THRESHOLD * 65536)
 MIN_UPDATE_CHUNK = 65_536     # weights per thread below which the update runs in one piece
-RECHECK_SECONDS = 0.25        # how often the CPUs left free by other processes are measured
-
-choices: Counter = Counter()
-"""How many batches ran on how many shards since `choices.clear()`, keyed by ("train" or
-"inference", shards); 1 counts one-shard steps run here on one BLAS thread (a busy
-machine); plain steps are not counted. The benchmark prints what the policy chose from
-it."""
 
 
-# -- the thread policy -------------------------------------------------------------------
-_watch = LoadWatch(RECHECK_SECONDS)   # its first window starts when scratchnn is imported
-_forced: int | None = None
-_section = threading.Lock()       # one parallel section at a time; held: nested calls run plain
-
-
-@contextlib.contextmanager
-def force_shards(count: int):
-    """Run every batch on exactly `count` shards, whatever the machine and the batch (tests
-    on a two-core machine, experiments; 1: one shard here, on one BLAS thread), except
-    where the model forbids it (BatchNormalization in training mode)."""
-    global _forced
-    previous, _forced = _forced, int(count)
-    try:
-        yield
-    finally:
-        _forced = previous
+# -- the thread policy (shard_policy.py), and one parallel section at a time --------------
+_section = threading.Lock()       # held while shards run: nested calls run plain
 
 
 def in_threads(model, x, training: bool) -> bool:
     """Whether this batch runs here (on S >= 1 shards, one BLAS thread each) rather than
     in the plain step of step.py / trainer.py."""
-    return shard_count(model, x, training) > 0
-
-
-def shard_count(model, x, training: bool) -> int:
-    """The policy (module docstring): how many shards, or 0 for the plain path."""
-    profile = model.__dict__.get("_shard_profile")
-    if (profile is not None and profile.packed is model.__dict__.get("_flat_grads")
-            and n_samples(x) < profile.tiny_below and _forced is None):
-        return 0                       # a batch too small to share (the common fast exit)
-    limit = config.threads()
-    if (limit < 2 and _forced is None) or _section.locked():
-        return 0                       # (locked: called from inside a shard, or beside one)
-    if getattr(model, "_flat_grads", None) is None or not model.layers:
-        return 0
-    profile = _profile(model)
-    if not profile.shardable or (training and profile.whole_batch):
-        return 0
-    n = n_samples(x)
-    if _forced is not None:
-        return min(_forced, n)
-    if (n * profile.values_per_sample < 2 * MIN_SHARD_VALUES
-            and n * profile.macs_per_sample < MIN_BLAS_WORK):
-        return 0                       # too little work to share, whatever the load
-    if _blas_limiter() is None:
-        return 0                       # no threadpoolctl: BLAS's threads cannot be tamed
-    free = max(1, math.floor(_watch.free_cpus(limit) + 0.5))
-    shards = min(limit, n, int(n * profile.values_per_sample // MIN_SHARD_VALUES), free)
-    if shards >= 2:
-        return shards
-    if free < limit and n * profile.macs_per_sample >= MIN_BLAS_WORK:
-        return 1                       # a busy machine: one shard, on one BLAS thread
-    return 0                           # the plain step, NumPy's BLAS as the user left it
-
-
-class _Profile:
-    """What the policy needs to know of one packing of a model's weights."""
-
-    def __init__(self, model) -> None:
-        self.packed = model._flat_grads
-        # Per sample: the values the layers write (their outputs: the elementwise work, which
-        # the plain step runs on one core), and the multiply-adds of the products (a
-        # kernel's size times the positions it is applied at), which BLAS threads itself.
-        self.values_per_sample = self.macs_per_sample = 0
-        for layer in model.layers:
-            shape = [d for d in (layer.output_shape or (None,))[1:] if d is not None]
-            self.values_per_sample += math.prod(shape)
-            kernel = layer.params.get("kernel")
-            if kernel is not None:
-                self.macs_per_sample += kernel.size * math.prod(shape[:-1])
-        # Training needs the whole batch in one place for BatchNormalization's statistics,
-        # and for random numbers other than Dropout's masks (which are cut into rows). A
-        # Dropout whose noise_shape fixes a batch size other than 1 cannot be cut at all;
-        # a method replaced on a layer object (a profiler's wrapper, a test's stand-in)
-        # calls back into that object, which every shard's replica would then share.
-        # Batches of fewer samples than this are too small to share, whatever the load.
-        self.tiny_below = min(2 * MIN_SHARD_VALUES / max(self.values_per_sample, 1),
-                              MIN_BLAS_WORK / max(self.macs_per_sample, 1))
-        self.whole_batch = any((layer.state and layer.trainable) or (
-            getattr(layer, "seed_generator", None) is not None
-            and not hasattr(layer, "draw_keep_mask")) for layer in model.layers)
-        self.shardable = not any(_replaced_methods(layer) for layer in model.layers) and all(
-            getattr(layer, "noise_shape", None) is None or layer.noise_shape[0] in (None, 1)
-            for layer in model.layers)
-        self.replicas: list[ModelReplica] = []
-        self.masks: dict[int, _MaskCut] = {}      # per Dropout call, shared by the replicas
-
-
-def _replaced_methods(layer) -> list[str]:
-    """The layer's methods replaced on the object itself (Dropout's draw_keep_mask aside:
-    the shards call the layer's own, once per step)."""
-    return [name for name, value in vars(layer).items() if name != "draw_keep_mask"
-            and callable(value) and callable(getattr(type(layer), name, None))]
-
-
-def _profile(model) -> _Profile:
-    """The model's profile, kept on the model itself (one attribute read per batch) and
-    made again when the model repacks its weights."""
-    profile = model.__dict__.get("_shard_profile")
-    if profile is None or profile.packed is not model._flat_grads:   # repacked: start over
-        profile = model.__dict__["_shard_profile"] = _Profile(model)
-    return profile
+    # (the lock is held: called from inside a shard, or beside one: run plain)
+    return not _section.locked() and shard_count(model, x, training) > 0
 
 
 # -- threads ---------------------------------------------------------------------------------
@@ -228,22 +109,6 @@ class _Worker:
 
 
 _workers: list[_Worker] = []
-_blas = None                      # threadpoolctl's controller of the BLAS libraries, or False
-
-
-def _blas_limiter():
-    """threadpoolctl's controller for the BLAS libraries, imported when first needed; None
-    without threadpoolctl (then batches run on one shard: the plain step)."""
-    global _blas
-    if _blas is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-            _blas = ThreadpoolController().select(user_api="blas")
-        except ImportError:
-            _blas = False
-    return _blas or None
-
-
 def _each_shard(work: Callable[[int], object], count: int) -> list:
     """[work(0), work(1), ...]: shard 0 in this thread, the others on the workers. Returns
     once every shard has stopped, even through Ctrl-C (raised then); a shard's exception
@@ -292,7 +157,7 @@ if hasattr(os, "register_at_fork"):
 def _parallel_section(kind: str, count: int):
     """Held while shards run: one BLAS thread each (the user's setting restored after),
     and this lock, which makes calls from inside a shard run plain."""
-    limiter = _blas_limiter()
+    limiter = blas_limiter()
     with _section, (limiter.limit(limits=1) if limiter else contextlib.nullcontext()):
         choices[kind, count] += 1
         yield
@@ -331,7 +196,7 @@ def _replicas(model, count: int) -> list[ModelReplica]:
     drawing the rows of one shared _MaskCut. Shard 0 writes its gradients into the model's
     own flat buffer: the sum g_0 + g_1 + ... then starts in place, and one shard copies
     nothing."""
-    profile = _profile(model)
+    profile = profile_of(model)
     while len(profile.replicas) < count:
         k = len(profile.replicas)
         replica = ModelReplica(model, model._flat_grads if k == 0
@@ -348,7 +213,7 @@ def _replicas(model, count: int) -> list[ModelReplica]:
 def _start(model, x, count: int) -> tuple[list[ModelReplica], list[int]]:
     model.flat_grads                     # repack first if a trainable flag changed
     replicas, bounds = _replicas(model, count), _bounds(n_samples(x), count)
-    for cut in _profile(model).masks.values():
+    for cut in profile_of(model).masks.values():
         cut.start(bounds)
     return replicas, bounds
 

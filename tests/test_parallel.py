@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import scratchnn as snn
-from scratchnn import callbacks as C, parallel
+from scratchnn import callbacks as C, parallel, shard_policy
 from scratchnn.layers import Layer
 
 RTOL = 1e-13          # float64: a different order of adding the shards' rows
@@ -225,7 +225,7 @@ def test_dropout_shards_use_rows_of_the_whole_batch_mask():
         run(lambda: model.fit(x, y, batch_size=15, epochs=2, shuffle=False, verbose=0))
         masks[label] = drawn
         if label == "sharded":   # the replicas' masks are the rows of the last one drawn
-            replicas = parallel._profile(model).replicas
+            replicas = parallel.profile_of(model).replicas
             cut = np.concatenate([r.model.layers[1].keep for r in replicas])
             np.testing.assert_array_equal(cut, drawn[-1])
             assert drop.seed_generator.state[1] == 4
@@ -493,18 +493,18 @@ def test_policy_small_work_busy_machine_and_one_thread(monkeypatch):
     """Shards where the layers write enough values (elementwise work) for each; a busy
     machine: one shard on one BLAS thread where the products are big enough for BLAS to
     split them; a small batch, or set_threads(1): the plain step."""
-    monkeypatch.setattr(parallel, "_blas_limiter", lambda: object())
+    monkeypatch.setattr(shard_policy, "blas_limiter", lambda: object())
     tiny = _dense(dropout=0.0)
     conv = _cnn()
-    profile = parallel._profile(conv)
+    profile = parallel.profile_of(conv)
     assert (profile.values_per_sample, profile.macs_per_sample) == (460, 5706)
     snn.config.set_threads(2)
     small, big = np.zeros((32, 6), "float32"), np.zeros((2048, 9, 9, 2), "float32")
-    monkeypatch.setattr(parallel._watch, "free_cpus", lambda cpus: 2.0)
+    monkeypatch.setattr(shard_policy._watch, "free_cpus", lambda cpus: 2.0)
     assert parallel.shard_count(tiny, small, training=True) == 0
     assert parallel.shard_count(conv, big, training=True) == 2          # 942,080 values
     assert parallel.shard_count(conv, big[:600], training=True) == 0    # one shard's worth
-    monkeypatch.setattr(parallel._watch, "free_cpus", lambda cpus: 1.1)
+    monkeypatch.setattr(shard_policy._watch, "free_cpus", lambda cpus: 1.1)
     assert parallel.shard_count(conv, big, training=True) == 1
     assert parallel.shard_count(conv, big[:600], training=True) == 1    # 3.4 M multiply-adds
     assert parallel.shard_count(conv, big[:40], training=True) == 0     # 228,240: BLAS's 1
@@ -554,7 +554,7 @@ def test_a_method_replaced_on_a_layer_object_keeps_the_model_on_one_thread():
     dense.backward_z = lambda dz: original(dz)
     _sharded(lambda: model.fit(x, y, batch_size=12, verbose=0), 3)
     assert parallel.choices == {}
-    assert parallel._replaced_methods(dense) == ["backward_z"]
+    assert shard_policy._replaced_methods(dense) == ["backward_z"]
 
 
 def test_another_random_layer_keeps_training_on_one_shard():

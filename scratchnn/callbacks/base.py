@@ -90,9 +90,6 @@ class CallbackList:
 
     def __init__(self, callbacks, model, params: dict, add_history: bool = False,
                  add_progbar: bool = False) -> None:
-        from .history import History
-        from .progbar import ProgbarLogger
-
         self.callbacks = list(callbacks or [])
         for cb in self.callbacks:
             if not isinstance(cb, Callback):
@@ -157,3 +154,9 @@ class SaveFrequency:
             self.since_last_save = 0
             return True
         return False
+
+
+# The two callbacks CallbackList adds. They subclass Callback, so they are imported once
+# it exists (here, not inside CallbackList: fit, evaluate and predict make one per call).
+from .history import History  # noqa: E402
+from .progbar import ProgbarLogger  # noqa: E402
