@@ -355,7 +355,8 @@ def test_elementwise_update_in_chunks_gives_the_same_bits(optimizer):
 
 
 def test_clipping_decay_and_rules_that_mix_weights_are_not_chunked():
-    """Optimizer.updates_in_pieces: built, elementwise, no clipping, no weight decay."""
+    """Optimizer.updates_in_pieces: built, elementwise (declared by the class that writes
+    update_step), no clipping, no weight decay."""
     assert parallel._chunked(snn.optimizers.Adam(), 10**7, 2) is False      # not built
     adam = snn.optimizers.Adam(clipnorm=1.0)
     adam.apply_flat(np.ones(4, "float32"), np.ones(4, "float32"), [(4,)])
@@ -372,6 +373,21 @@ def test_clipping_decay_and_rules_that_mix_weights_are_not_chunked():
     plain = snn.optimizers.SGD()
     plain.apply_flat(np.ones(4, "float32"), np.ones(4, "float32"), [(4,)])
     assert parallel._chunked(plain, 10**7, 2) is True
+
+    class OwnRule(snn.optimizers.SGD):   # a user's update_step, elementwise or not: unknown
+        def update_step(self, g, w, step, scratch, *slots):
+            w -= step["lr"] * g / np.linalg.norm(g)      # reads every weight of the piece
+    own = OwnRule()
+    own.apply_flat(np.ones(4, "float32"), np.ones(4, "float32"), [(4,)])
+    assert parallel._chunked(own, 10**7, 2) is False
+
+    class DeclaredRule(OwnRule):
+        elementwise = True               # its author says each weight reads only its own
+        def update_step(self, g, w, step, scratch, *slots):
+            w -= step["lr"] * g
+    declared = DeclaredRule()
+    declared.apply_flat(np.ones(4, "float32"), np.ones(4, "float32"), [(4,)])
+    assert parallel._chunked(declared, 10**7, 2) is True
 
 
 # -- errors and Ctrl-C --------------------------------------------------------------------------

@@ -39,6 +39,8 @@ class Adagrad(Optimizer):
         scalar = np.dtype(dtype).type
         return {"lr": scalar(self.learning_rate), "epsilon": scalar(self.epsilon)}
 
+    elementwise = True                 # (Optimizer.updates_in_pieces)
+
     def update_step(self, g, w, step, scratch, *slots) -> None:
         (acc,) = slots
         a, b = scratch

@@ -67,6 +67,8 @@ class Adam(Optimizer):
                 "one_minus_beta_2": scalar(1 - self.beta_2),
                 "epsilon": scalar(self.epsilon)}
 
+    elementwise = True                 # (Optimizer.updates_in_pieces)
+
     def update_step(self, g, w, step, scratch, *slots) -> None:
         m, v = slots[0], slots[1]
         a, b = scratch                                 # two buffers shaped like w

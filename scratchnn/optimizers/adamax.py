@@ -43,6 +43,8 @@ class Adamax(Optimizer):
                 "one_minus_beta_1_power": scalar(1) - scalar(np.float32(self.beta_1)) ** t,
                 "epsilon": scalar(self.epsilon)}
 
+    elementwise = True                 # (Optimizer.updates_in_pieces)
+
     def update_step(self, g, w, step, scratch, *slots) -> None:
         m, u = slots
         a, b = scratch

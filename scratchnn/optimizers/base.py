@@ -312,8 +312,11 @@ class Optimizer:
 
     # -- one step in pieces -------------------------------------------------------------------
     #: Whether `update_step` reads, for each weight, only its own gradient and slots and the
-    #: step's scalars (every rule in this package). A rule that mixes weights sets False.
-    elementwise = True
+    #: step's scalars. Every rule in this package declares it True in the class that
+    #: defines its update_step; a subclass writing its own update_step is not split into
+    #: pieces unless it declares `elementwise = True` itself (a rule that mixes weights
+    #: would silently go wrong); a subclass may also set False.
+    elementwise = False
 
     def updates_in_pieces(self) -> bool:
         """Whether a step may update the flat buffers piece by piece (`begin_step`, then
@@ -321,8 +324,10 @@ class Optimizer:
         `apply_flat` call: an elementwise rule, already built, with no clipping (a norm
         spans a whole weight) and no weight decay. The batch-parallel step (parallel.py)
         gives each thread a piece."""
-        return (self.elementwise and self._shapes is not None and self._clip_rule() is None
-                and self.weight_decay is None)
+        rule = next(cls for cls in type(self).__mro__ if "update_step" in vars(cls))
+        declared = vars(rule).get("elementwise", False) is True   # by update_step's own class
+        return (self.elementwise and declared and self._shapes is not None
+                and self._clip_rule() is None and self.weight_decay is None)
 
     def begin_step(self, dtype) -> dict:
         """The scalars of a step updated in pieces (step_constants, once per step)."""

@@ -76,6 +76,8 @@ class Nadam(Optimizer):
                 "one_minus_u_t": one - u_t, "one_minus_u_product_t": one - u_product_t,
                 "one_minus_beta_2_power": one - beta_2 ** t}
 
+    elementwise = True                 # (Optimizer.updates_in_pieces)
+
     def update_step(self, g, w, step, scratch, *slots) -> None:
         m, v = slots
         a, b = scratch

@@ -40,6 +40,8 @@ class RMSprop(Optimizer):
                 "epsilon": np.asarray(self.epsilon, dtype),
                 "momentum": np.asarray(self.momentum, dtype)}
 
+    elementwise = True                 # (Optimizer.updates_in_pieces)
+
     def update_step(self, g, w, step, scratch, *slots) -> None:
         a, b = scratch
         names = self.slot_names

@@ -29,6 +29,8 @@ class SGD(Optimizer):
     def slot_groups(self) -> list[tuple[str, ...]]:
         return [("momentums",)] if self.momentum else []
 
+    elementwise = True                 # (Optimizer.updates_in_pieces)
+
     def update_step(self, g, w, step, scratch, *slots) -> None:
         lr_g = np.multiply(g, step["lr"], out=scratch[0])          # lr g
         if not self.momentum:
