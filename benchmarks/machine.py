@@ -58,6 +58,26 @@ def cpu_flags() -> list[str]:
     return []
 
 
+def numpy_simd_target(function: str, types: str) -> str:
+    """The kernel NumPy runs `function` on for `types` (its type characters, e.g. "fff" for
+    float32 power) on this machine: "X86_V4" (AVX-512), "X86_V3" (AVX2), "baseline(...)".
+    NumPy's own choice, by the CPU and NPY_DISABLE_CPU_FEATURES. The last bits of its
+    float32 power, for one, depend on it: its AVX-512 kernel is not glibc's powf."""
+    from numpy.lib.introspect import opt_func_info
+    return opt_func_info(func_name=f"^{function}$")[function][types]["current"]
+
+
+def numpy_openblas_kernels() -> str | None:
+    """The kernel family of the OpenBLAS NumPy uses ("SkylakeX", "Haswell", "Zen", ...;
+    OPENBLAS_CORETYPE can set it), or None without one (threadpoolctl's report)."""
+    from threadpoolctl import threadpool_info
+    __import__("numpy")                   # loaded, so that threadpoolctl finds its OpenBLAS
+    for pool in threadpool_info():
+        if pool["internal_api"] == "openblas" and "numpy" in pool["filepath"]:
+            return pool.get("architecture")
+    return None
+
+
 def tensorflow_onednn(flags: list[str]) -> bool:
     """Whether TensorFlow runs its oneDNN kernels here: TF_ENABLE_ONEDNN_OPTS if set, else
     TensorFlow's default for this CPU (Linux x86: on with AVX512_VNNI, AVX512_BF16,

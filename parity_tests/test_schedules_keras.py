@@ -28,6 +28,7 @@ import pytest
 import tensorflow as tf
 
 import scratchnn as snn
+from benchmarks.machine import numpy_simd_target
 from scratchnn.optimizers import tf_scalar_math as M
 from tf_reference import to_keras, train_both
 from tf_reference.optimizers import keras_optimizer, keras_schedule
@@ -120,7 +121,7 @@ def test_under_floatx_float64_keras_still_computes_schedules_in_float32(case, fl
 def test_the_float32_math_is_tensorflows_scalar_kernels():
     """tf.pow / tf.cos / tf.math.log on ONE value = glibc's powf / cosf / logf with TF's
     flush-to-zero (tf_scalar_math); NumPy's float32 functions are not (they differ on a
-    good share of these values)."""
+    good share of these values, which share depends on NumPy's kernel for this CPU)."""
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.uniform(0, 1.2, 1500), 10.0 ** rng.uniform(-40, 30, 300),
                         [0.0, -0.0, 1e-40, -1e-40, 1.0, -1.0, -2.0, 0.5, np.inf, np.nan]])
@@ -129,8 +130,9 @@ def test_the_float32_math_is_tensorflows_scalar_kernels():
     x, y = x.astype(f32), y.astype(f32)
     tf_pow = np.array([tf.pow(tf.constant(a), tf.constant(b)).numpy() for a, b in zip(x, y)])
     assert_same_bits(M.powf(x, y), tf_pow, "pow")            # NaNs' bits included
-    with np.errstate(all="ignore"):
-        assert np.sum(np.power(x, y) != tf_pow) > 100
+    with np.errstate(all="ignore"):              # NumPy's AVX-512 power is not glibc's; its
+        differ = np.sum(np.power(x, y) != tf_pow)  # plain one is, but not flushed to zero
+    assert differ > (100 if numpy_simd_target("power", "fff") == "X86_V4" else 10)
     angles = np.concatenate([rng.uniform(0, np.pi, 1000), rng.uniform(-119, 119, 500),
                              [np.inf, -np.inf, np.nan, 0.0, -0.0]])
     angles = angles.astype(f32)

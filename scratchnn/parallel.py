@@ -19,7 +19,8 @@ per-sample losses l_n of the batch, and every sample meets the same weights w, s
 The bracket is exactly what shard k's backward pass computes when what enters it is its
 rows of the WHOLE batch's dL/d(output), divided by N and not by the shard's own size. So
 the step computes the loss and its gradient once, from the whole batch's outputs (the
-very numbers the one-shard step computes: the same loss, logs and metrics, bit for bit),
+numbers the one-shard step computes: the same loss, logs and metrics, bit for bit where
+BLAS rounds each row by itself; docs/parallel.md on OpenBLAS's Haswell kernels),
 hands each shard its rows, and adds the shards' weight gradients in a FIXED order,
 ((g_0 + g_1) + g_2) + ...: floating-point addition is not associative, and a fixed order
 keeps a run bit-identical from run to run. That order is the only difference from the
@@ -109,6 +110,8 @@ class _Worker:
 
 
 _workers: list[_Worker] = []
+
+
 def _each_shard(work: Callable[[int], object], count: int) -> list:
     """[work(0), work(1), ...]: shard 0 in this thread, the others on the workers. Returns
     once every shard has stopped, even through Ctrl-C (raised then); a shard's exception
@@ -336,7 +339,8 @@ def forward(model, x, training: bool = False):
 def predict_batch(model, x):
     """trainer.py's `_predict_batch` over the shards: each pushes its rows through the
     layers in the same slices as one thread would. Every sample is computed alone, so the
-    predictions are those of one thread, bit for bit."""
+    predictions are those of one thread, bit for bit where BLAS rounds each row by itself
+    (OpenBLAS's SkylakeX kernels; its Haswell kernels: a few ulp, docs/parallel.md)."""
     count = max(shard_count(model, x, training=False), 1)
     with _parallel_section("inference", count):
         replicas, bounds = _start(model, x, count)
