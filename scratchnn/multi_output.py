@@ -51,6 +51,16 @@ class MultiOutputTraining:
                                  for k in compile_loss.active]
 
     @property
+    def compiled_losses(self) -> list:
+        """Per output, in output order, the loss compile() resolved (None: no loss)."""
+        return list(self._compile_loss.losses)
+
+    @property
+    def compiled_loss_weights(self) -> list:
+        """Per output, in output order, the loss weight compile() was given (None: none)."""
+        return list(self._compile_loss.weights)
+
+    @property
     def loss_names(self) -> list[str]:
         """What compile's loss/metric dicts are keyed by and logs are named after, per
         output: the output layers' names, or the keys of outputs given as a dict (Keras)."""

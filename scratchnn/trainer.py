@@ -98,14 +98,15 @@ class Trainer(TrainingStep):
         return self.loss is not None
 
     @property
-    def compiled_metric_ids(self) -> list:
-        """The metrics exactly as given to compile() (names, functions or Metric objects)."""
-        return list(self._compile_metrics.user_metrics or [])
+    def compiled_metric_ids(self) -> list | dict:
+        """The metrics exactly as given to compile() (names, functions or Metric objects;
+        per output, a list or dict of them, for a model with several outputs)."""
+        return _copied(self._compile_metrics.user_metrics)
 
     @property
-    def compiled_weighted_metric_ids(self) -> list:
+    def compiled_weighted_metric_ids(self) -> list | dict:
         """The weighted_metrics exactly as given to compile()."""
-        return list(self._compile_metrics.user_weighted or [])
+        return _copied(self._compile_metrics.user_weighted)
 
     def _describe(self) -> str:
         return f"{type(self).__name__} '{self.name}'"
@@ -393,6 +394,11 @@ class Trainer(TrainingStep):
         if self.loss is None:
             raise ValueError(f"{self._describe()} must be compiled before {what}(): "
                              "call model.compile(optimizer=..., loss=...)")
+
+
+def _copied(given) -> list | dict:
+    """compile()'s metrics argument as given, in its own structure ([] for None)."""
+    return dict(given) if isinstance(given, dict) else list(given or [])
 
 
 def _check_validation_freq(freq) -> None:

@@ -126,17 +126,16 @@ def _compile_arguments(model) -> dict:
     loss_weights, metrics and weighted_metrics, in the structure compile() was given."""
     arguments = dict(optimizer=keras_optimizer(model.optimizer))
     if getattr(model, "is_multi_output", False):
-        compiled = model._compile_loss
-        losses = [None if loss is None else _keras_loss(loss) for loss in compiled.losses]
-        weights = None if all(w is None for w in compiled.weights) else list(compiled.weights)
-        user = (model._compile_metrics.user_metrics, model._compile_metrics.user_weighted)
+        losses = [None if loss is None else _keras_loss(loss) for loss in model.compiled_losses]
+        weights = model.compiled_loss_weights
+        weights = None if all(w is None for w in weights) else weights
         if isinstance(model.output, dict):      # keyed by the dict's keys, in both engines
             losses = dict(zip(model.loss_names, losses))
             weights = None if weights is None else dict(zip(model.loss_names, weights))
         arguments.update(loss=losses, loss_weights=weights)
     else:
         arguments.update(loss=_keras_loss(model.loss))
-        user = (model.compiled_metric_ids or None, model.compiled_weighted_metric_ids or None)
+    user = (model.compiled_metric_ids or None, model.compiled_weighted_metric_ids or None)
     arguments.update(metrics=_keras_metrics(user[0]), weighted_metrics=_keras_metrics(user[1]))
     return arguments
 

@@ -127,15 +127,12 @@ class LearningRateSchedule:
         return f"{type(self).__name__}({args})"
 
 
-class ExponentialDecay(LearningRateSchedule):
-    """lr(step) = initial_learning_rate * decay_rate ^ (step / decay_steps); with
-    staircase=True the exponent is floored (the rate drops every decay_steps steps).
-
-    float32, in Keras's order: p = f32(step) / f32(decay_steps), [floor], then
-    f32(initial) * powf(f32(decay_rate), p)."""
+class _DecayBySteps(LearningRateSchedule):
+    """What ExponentialDecay and InverseTimeDecay share: their arguments, and the progress
+    p = f32(step) / f32(decay_steps), floored with staircase=True."""
 
     def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
-                 staircase: bool = False, name: str = "ExponentialDecay") -> None:
+                 staircase: bool, name: str) -> None:
         kind = type(self).__name__
         self.initial_learning_rate = _initial_rate(kind, "initial_learning_rate",
                                                    initial_learning_rate)
@@ -144,16 +141,32 @@ class ExponentialDecay(LearningRateSchedule):
         self.staircase = check_bool(kind, "staircase", staircase)
         self.name = _name(kind, name)
 
-    def __call__(self, step):
+    def _progress(self, step):
         p = _float32_step(step) / f32(self.decay_steps)
         if self.staircase:
             p = np.floor(p)
-        return _rate(f32(self.initial_learning_rate) * powf(f32(self.decay_rate), p))
+        return p
 
     def get_config(self) -> dict:
         return {"initial_learning_rate": self.initial_learning_rate,
                 "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
                 "staircase": self.staircase, "name": self.name}
+
+
+class ExponentialDecay(_DecayBySteps):
+    """lr(step) = initial_learning_rate * decay_rate ^ (step / decay_steps); with
+    staircase=True the exponent is floored (the rate drops every decay_steps steps).
+
+    float32, in Keras's order: p = f32(step) / f32(decay_steps), [floor], then
+    f32(initial) * powf(f32(decay_rate), p)."""
+
+    def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
+                 staircase: bool = False, name: str = "ExponentialDecay") -> None:
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
+
+    def __call__(self, step):
+        p = self._progress(step)
+        return _rate(f32(self.initial_learning_rate) * powf(f32(self.decay_rate), p))
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -240,31 +253,18 @@ class PolynomialDecay(LearningRateSchedule):
                 "power": self.power, "cycle": self.cycle, "name": self.name}
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_DecayBySteps):
     """lr(step) = initial_learning_rate / (1 + decay_rate * step / decay_steps); with
     staircase=True, step / decay_steps is floored. Keras's order: p = step / decay_steps,
     [floor], then initial / (1 + decay_rate * p), all float32."""
 
     def __init__(self, initial_learning_rate: float, decay_steps: float, decay_rate: float,
                  staircase: bool = False, name: str = "InverseTimeDecay") -> None:
-        kind = type(self).__name__
-        self.initial_learning_rate = _initial_rate(kind, "initial_learning_rate",
-                                                   initial_learning_rate)
-        self.decay_steps = _positive_steps(kind, "decay_steps", decay_steps)
-        self.decay_rate = _number(kind, "decay_rate", decay_rate)
-        self.staircase = check_bool(kind, "staircase", staircase)
-        self.name = _name(kind, name)
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
-        p = _float32_step(step) / f32(self.decay_steps)
-        if self.staircase:
-            p = np.floor(p)
+        p = self._progress(step)
         return _rate(f32(self.initial_learning_rate) / (f32(1) + f32(self.decay_rate) * p))
-
-    def get_config(self) -> dict:
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
 
 
 def _cosine(fraction: np.ndarray, alpha) -> np.ndarray:
